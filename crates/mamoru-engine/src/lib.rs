@@ -1,0 +1,1 @@
+//! mamoru-engine (under construction).

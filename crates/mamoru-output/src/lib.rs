@@ -1,0 +1,1 @@
+//! mamoru-output (under construction).

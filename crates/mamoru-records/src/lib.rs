@@ -1,0 +1,1 @@
+//! mamoru-records (under construction).

@@ -1,0 +1,1 @@
+//! mamoru-scap (under construction).

@@ -1,0 +1,1 @@
+//! mamoru-sensor (under construction).

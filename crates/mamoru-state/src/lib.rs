@@ -1,0 +1,1 @@
+//! mamoru-state (under construction).
