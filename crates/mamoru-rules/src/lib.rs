@@ -1,2 +1,3 @@
-//! Falco's rules language (under construction): see `ast` for the condition tree.
+//! Falco's rules language (under construction): `ast` is the condition tree, `loaded` what loading produces.
 pub mod ast;
+pub mod loaded;
