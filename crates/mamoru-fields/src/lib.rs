@@ -8,6 +8,8 @@
 //! the arena has grown to its working size.
 
 mod catalog;
+pub mod json;
+pub mod syscall;
 mod value;
 
 pub use catalog::{resolve_field_name, ArgForm, ArgSpec, BindError, BoundField, Catalog, Extractor, FieldFlags, FieldInfo, Source};
