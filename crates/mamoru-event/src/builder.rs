@@ -19,7 +19,14 @@ pub struct EventBuilder {
 impl EventBuilder {
     pub fn new(etype: u16, ts: u64, tid: u64) -> Self {
         let large = event_info(etype).map(|i| i.large_payload()).unwrap_or(false);
-        EventBuilder { ts, tid, etype, large, lens: Vec::new(), data: Vec::new() }
+        EventBuilder {
+            ts,
+            tid,
+            etype,
+            large,
+            lens: Vec::new(),
+            data: Vec::new(),
+        }
     }
 
     /// Appends raw parameter bytes.

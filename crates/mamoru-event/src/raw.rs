@@ -78,7 +78,10 @@ impl<'a> RawEvent<'a> {
     fn parse_with_header(bytes: &'a [u8], cpu: u16, v2: bool) -> Result<Self, EventError> {
         let hlen = if v2 { HEADER_LEN_V2 } else { HEADER_LEN_V1 };
         if bytes.len() < hlen {
-            return Err(EventError::Truncated { need: hlen, have: bytes.len() });
+            return Err(EventError::Truncated {
+                need: hlen,
+                have: bytes.len(),
+            });
         }
         let ts = rd_u64(bytes, 0);
         let tid = rd_u64(bytes, 8);
@@ -89,9 +92,17 @@ impl<'a> RawEvent<'a> {
         }
         let bytes = &bytes[..len];
         let info = event_info(etype).ok_or(EventError::UnknownType(etype))?;
-        let nparams = if v2 { rd_u32(bytes, 22) as usize } else { info.params.len() };
+        let nparams = if v2 {
+            rd_u32(bytes, 22) as usize
+        } else {
+            info.params.len()
+        };
         if nparams > MAX_PARAMS {
-            return Err(EventError::TooManyParams { etype, nparams, max: MAX_PARAMS });
+            return Err(EventError::TooManyParams {
+                etype,
+                nparams,
+                max: MAX_PARAMS,
+            });
         }
         let lw = if info.large_payload() { 4 } else { 2 };
         let mut off = hlen + nparams * lw;
@@ -101,12 +112,27 @@ impl<'a> RawEvent<'a> {
         let mut spans = [(0u32, 0u32); MAX_PARAMS];
         for (i, span) in spans.iter_mut().enumerate().take(nparams) {
             let at = hlen + i * lw;
-            let plen = if lw == 4 { rd_u32(bytes, at) as usize } else { rd_u16(bytes, at) as usize };
-            let end = off.checked_add(plen).filter(|e| *e <= len).ok_or(EventError::ParamOverflow { etype, offset: at })?;
+            let plen = if lw == 4 {
+                rd_u32(bytes, at) as usize
+            } else {
+                rd_u16(bytes, at) as usize
+            };
+            let end = off
+                .checked_add(plen)
+                .filter(|e| *e <= len)
+                .ok_or(EventError::ParamOverflow { etype, offset: at })?;
             *span = (off as u32, end as u32);
             off = end;
         }
-        Ok(RawEvent { bytes, ts, tid, etype, cpu, nparams: nparams as u8, spans })
+        Ok(RawEvent {
+            bytes,
+            ts,
+            tid,
+            etype,
+            cpu,
+            nparams: nparams as u8,
+            spans,
+        })
     }
 
     /// The event's bytes (header included), exactly as written by the driver.

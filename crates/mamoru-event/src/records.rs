@@ -51,14 +51,47 @@ pub struct ThreadRecord {
 /// What one file descriptor refers to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FdInfo {
-    File { path: Vec<u8>, flags: u32, dev: u32, ino: u64 },
-    Directory { path: Vec<u8> },
-    Ipv4Socket { sip: IpAddr, sport: u16, dip: IpAddr, dport: u16, l4proto: u8 },
-    Ipv6Socket { sip: IpAddr, sport: u16, dip: IpAddr, dport: u16, l4proto: u8 },
-    Ipv4ServerSocket { ip: IpAddr, port: u16, l4proto: u8 },
-    Ipv6ServerSocket { ip: IpAddr, port: u16, l4proto: u8 },
-    Unix { source: u64, dest: u64, path: Vec<u8> },
-    Fifo { path: Vec<u8> },
+    File {
+        path: Vec<u8>,
+        flags: u32,
+        dev: u32,
+        ino: u64,
+    },
+    Directory {
+        path: Vec<u8>,
+    },
+    Ipv4Socket {
+        sip: IpAddr,
+        sport: u16,
+        dip: IpAddr,
+        dport: u16,
+        l4proto: u8,
+    },
+    Ipv6Socket {
+        sip: IpAddr,
+        sport: u16,
+        dip: IpAddr,
+        dport: u16,
+        l4proto: u8,
+    },
+    Ipv4ServerSocket {
+        ip: IpAddr,
+        port: u16,
+        l4proto: u8,
+    },
+    Ipv6ServerSocket {
+        ip: IpAddr,
+        port: u16,
+        l4proto: u8,
+    },
+    Unix {
+        source: u64,
+        dest: u64,
+        path: Vec<u8>,
+    },
+    Fifo {
+        path: Vec<u8>,
+    },
     Event,
     SignalFd,
     EventPoll,
@@ -68,9 +101,13 @@ pub enum FdInfo {
     Bpf,
     UserFaultFd,
     IoUring,
-    Memfd { name: Vec<u8> },
+    Memfd {
+        name: Vec<u8>,
+    },
     Pidfd,
-    Unknown { name: Vec<u8> },
+    Unknown {
+        name: Vec<u8>,
+    },
 }
 
 /// One file descriptor of one thread.

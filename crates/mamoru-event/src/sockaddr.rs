@@ -22,8 +22,17 @@ pub enum SockAddr<'a> {
 /// A decoded socket tuple (source → destination, as the driver reports it for the calling side).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SockTuple<'a> {
-    Inet { sip: IpAddr, sport: u16, dip: IpAddr, dport: u16 },
-    Unix { source: u64, dest: u64, path: &'a [u8] },
+    Inet {
+        sip: IpAddr,
+        sport: u16,
+        dip: IpAddr,
+        dport: u16,
+    },
+    Unix {
+        source: u64,
+        dest: u64,
+        path: &'a [u8],
+    },
 }
 
 fn port(b: &[u8]) -> u16 {
@@ -57,8 +66,14 @@ impl<'a> SockAddr<'a> {
     pub fn decode(b: &'a [u8]) -> Option<Self> {
         let (&fam, rest) = b.split_first()?;
         match fam {
-            PPM_AF_INET if rest.len() >= 6 => Some(SockAddr::Inet { ip: v4(rest), port: port(&rest[4..]) }),
-            PPM_AF_INET6 if rest.len() >= 18 => Some(SockAddr::Inet { ip: v6(rest), port: port(&rest[16..]) }),
+            PPM_AF_INET if rest.len() >= 6 => Some(SockAddr::Inet {
+                ip: v4(rest),
+                port: port(&rest[4..]),
+            }),
+            PPM_AF_INET6 if rest.len() >= 18 => Some(SockAddr::Inet {
+                ip: v6(rest),
+                port: port(&rest[16..]),
+            }),
             PPM_AF_LOCAL => Some(SockAddr::Unix { path: nul_str(rest) }),
             PPM_AF_UNSPEC => Some(SockAddr::Unspec),
             _ => None,
@@ -69,12 +84,18 @@ impl<'a> SockAddr<'a> {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            SockAddr::Inet { ip: IpAddr::V4(a), port } => {
+            SockAddr::Inet {
+                ip: IpAddr::V4(a),
+                port,
+            } => {
                 out.push(PPM_AF_INET);
                 out.extend_from_slice(&a.octets());
                 out.extend_from_slice(&port.to_le_bytes());
             }
-            SockAddr::Inet { ip: IpAddr::V6(a), port } => {
+            SockAddr::Inet {
+                ip: IpAddr::V6(a),
+                port,
+            } => {
                 out.push(PPM_AF_INET6);
                 out.extend_from_slice(&a.octets());
                 out.extend_from_slice(&port.to_le_bytes());
@@ -95,9 +116,12 @@ impl<'a> SockTuple<'a> {
     pub fn decode(b: &'a [u8]) -> Option<Self> {
         let (&fam, r) = b.split_first()?;
         match fam {
-            PPM_AF_INET if r.len() >= 12 => {
-                Some(SockTuple::Inet { sip: v4(r), sport: port(&r[4..]), dip: v4(&r[6..]), dport: port(&r[10..]) })
-            }
+            PPM_AF_INET if r.len() >= 12 => Some(SockTuple::Inet {
+                sip: v4(r),
+                sport: port(&r[4..]),
+                dip: v4(&r[6..]),
+                dport: port(&r[10..]),
+            }),
             PPM_AF_INET6 if r.len() >= 36 => Some(SockTuple::Inet {
                 sip: v6(r),
                 sport: port(&r[16..]),
@@ -109,7 +133,11 @@ impl<'a> SockTuple<'a> {
                 let mut d = [0u8; 8];
                 s.copy_from_slice(&r[..8]);
                 d.copy_from_slice(&r[8..16]);
-                Some(SockTuple::Unix { source: u64::from_le_bytes(s), dest: u64::from_le_bytes(d), path: nul_str(&r[16..]) })
+                Some(SockTuple::Unix {
+                    source: u64::from_le_bytes(s),
+                    dest: u64::from_le_bytes(d),
+                    path: nul_str(&r[16..]),
+                })
             }
             _ => None,
         }
@@ -119,7 +147,12 @@ impl<'a> SockTuple<'a> {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            SockTuple::Inet { sip: IpAddr::V4(s), sport, dip: IpAddr::V4(d), dport } => {
+            SockTuple::Inet {
+                sip: IpAddr::V4(s),
+                sport,
+                dip: IpAddr::V4(d),
+                dport,
+            } => {
                 out.push(PPM_AF_INET);
                 out.extend_from_slice(&s.octets());
                 out.extend_from_slice(&sport.to_le_bytes());

@@ -12,5 +12,7 @@ pub mod json;
 pub mod syscall;
 mod value;
 
-pub use catalog::{resolve_field_name, ArgForm, ArgSpec, BindError, BoundField, Catalog, Extractor, FieldFlags, FieldInfo, Source};
+pub use catalog::{
+    resolve_field_name, ArgForm, ArgSpec, BindError, BoundField, Catalog, Extractor, FieldFlags, FieldInfo, Source,
+};
 pub use value::{FieldType, IpNet, TypeClass, Value, Values};

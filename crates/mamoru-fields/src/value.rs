@@ -138,11 +138,19 @@ impl IpNet {
     pub fn contains(&self, ip: &IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix as u32) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix as u32)
+                };
                 (u32::from(n) & mask) == (u32::from(*a) & mask)
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix as u32) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix as u32)
+                };
                 (u128::from(n) & mask) == (u128::from(*a) & mask)
             }
             _ => false,
@@ -220,7 +228,10 @@ impl Values {
     pub fn push_bytes(&mut self, b: &[u8]) {
         let start = self.buf.len() as u32;
         self.buf.extend_from_slice(b);
-        self.items.push(Item::Bytes { start, end: self.buf.len() as u32 });
+        self.items.push(Item::Bytes {
+            start,
+            end: self.buf.len() as u32,
+        });
     }
 
     /// Starts a string value built piecewise with [`Values::extend_last`]; returns nothing, the value is the bytes
@@ -244,7 +255,10 @@ impl Values {
         let start = self.buf.len() as u32;
         // Writing into a Vec<u8> cannot fail.
         let _ = self.buf.write_fmt(args);
-        self.items.push(Item::Bytes { start, end: self.buf.len() as u32 });
+        self.items.push(Item::Bytes {
+            start,
+            end: self.buf.len() as u32,
+        });
     }
 
     pub fn push_u64(&mut self, v: u64) {

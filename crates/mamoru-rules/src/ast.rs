@@ -21,20 +21,41 @@ pub enum Expr {
     Not(Box<Expr>),
     /// A bare identifier: a macro reference. Macro resolution replaces every one of these; an expression that reaches
     /// the engine with one left is an "Undefined macro" error.
-    Macro { name: String, pos: Pos },
+    Macro {
+        name: String,
+        pos: Pos,
+    },
     /// `field exists`.
-    Exists { lhs: Operand, pos: Pos },
+    Exists {
+        lhs: Operand,
+        pos: Pos,
+    },
     /// `lhs op rhs`.
-    Compare { lhs: Operand, op: CmpOp, modifier: Option<Modifier>, rhs: Rhs, pos: Pos },
+    Compare {
+        lhs: Operand,
+        op: CmpOp,
+        modifier: Option<Modifier>,
+        rhs: Rhs,
+        pos: Pos,
+    },
 }
 
 /// A field reference, or a transformer applied to operands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     /// `name` or `name[arg]`; `name` is the dotted name as written (`evt.arg.flags` stays whole).
-    Field { name: String, arg: Option<String>, pos: Pos },
+    Field {
+        name: String,
+        arg: Option<String>,
+        pos: Pos,
+    },
     /// `tolower(x)`, `basename(x)`, `len(x)`, ... with an optional `[arg]` after the closing parenthesis.
-    Transform { kind: Transformer, args: Vec<TransformArg>, arg: Option<String>, pos: Pos },
+    Transform {
+        kind: Transformer,
+        args: Vec<TransformArg>,
+        arg: Option<String>,
+        pos: Pos,
+    },
 }
 
 /// An argument of a transformer.
