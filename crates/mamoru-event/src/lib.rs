@@ -10,8 +10,10 @@
 //! capture files and `/proc` seed the state engine.
 
 mod builder;
+pub mod ppm_sc;
 mod raw;
 mod records;
+pub mod render;
 mod sockaddr;
 mod table;
 

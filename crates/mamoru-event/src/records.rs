@@ -14,11 +14,11 @@ pub struct ThreadRecord {
     pub pgid: i64,
     /// task->comm
     pub comm: Vec<u8>,
-    /// argv[0]
+    /// `argv[0]`
     pub exe: Vec<u8>,
     /// The resolved executable path.
     pub exepath: Vec<u8>,
-    /// argv[1..]
+    /// `argv[1..]`
     pub args: Vec<Vec<u8>>,
     /// `NAME=value` entries.
     pub env: Vec<Vec<u8>>,
