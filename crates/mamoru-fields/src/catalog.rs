@@ -117,3 +117,26 @@ pub fn resolve_field_name<'n>(
         .max_by_key(|f| f.name.len())
         .map(|f| (f, Some(&name[f.name.len() + 1..])))
 }
+
+/// A `'static` catalogue reference is a catalogue: lets a shared static catalogue be handed to code that takes an
+/// owned `Arc<dyn Catalog<S>>` (`Arc::new(catalog_ref)`).
+impl<S: Source, C: Catalog<S> + ?Sized> Catalog<S> for &'static C {
+    fn source_name(&self) -> &'static str {
+        (**self).source_name()
+    }
+    fn fields(&self) -> &'static [FieldInfo] {
+        (**self).fields()
+    }
+    fn bind(&self, name: &str, arg: Option<&str>) -> Result<BoundField<S>, BindError> {
+        (**self).bind(name, arg)
+    }
+    fn num_event_codes(&self) -> usize {
+        (**self).num_event_codes()
+    }
+    fn event_codes_for(&self, evt_type: &str) -> Option<Vec<u16>> {
+        (**self).event_codes_for(evt_type)
+    }
+    fn event_code(&self, ev: &S::Event<'_>) -> u16 {
+        (**self).event_code(ev)
+    }
+}
