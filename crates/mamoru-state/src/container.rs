@@ -1,0 +1,220 @@
+//! Containers: the container id a thread belongs to, derived from its cgroup paths (docker, podman, cri-o,
+//! containerd, cgroup v1 and v2 layouts), and the container metadata table (filled by a container engine client;
+//! until one exists only the id and type derived from cgroups are known).
+
+/// The container id Falco reports for processes outside any container.
+pub const HOST_ID: &[u8] = b"host";
+
+/// Length of the truncated container id (`container.id`).
+pub const SHORT_ID_LEN: usize = 12;
+
+/// The container a set of cgroups places a thread in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupContainer {
+    /// Full 64-hex id.
+    pub full_id: Vec<u8>,
+    /// Runtime as the container plugin names it (`docker`, `podman`, `cri-o`, `containerd`).
+    pub runtime: &'static str,
+}
+
+impl CgroupContainer {
+    /// The 12-character id.
+    pub fn short_id(&self) -> &[u8] {
+        &self.full_id[..SHORT_ID_LEN.min(self.full_id.len())]
+    }
+}
+
+/// Finds the container in a thread's cgroups; `None` means the host. The first cgroup that matches a known layout
+/// wins (all controllers of a containerised process point into the same container).
+pub fn container_from_cgroups<'a, I>(cgroups: I) -> Option<CgroupContainer>
+where
+    I: IntoIterator<Item = &'a [u8]>,
+{
+    cgroups.into_iter().find_map(container_from_path)
+}
+
+/// Recognises one cgroup path.
+pub fn container_from_path(path: &[u8]) -> Option<CgroupContainer> {
+    // Components are examined from the leaf upwards: systemd layouts nest (`.../libpod-<id>.scope/container`).
+    for comp in path.rsplit(|c| *c == b'/') {
+        if comp.is_empty() {
+            continue;
+        }
+        let (runtime, rest) = match_prefix(comp);
+        let id = rest.strip_suffix(b".scope").unwrap_or(rest);
+        if is_container_hex(id) {
+            let runtime = runtime.unwrap_or_else(|| default_runtime(path));
+            return Some(CgroupContainer {
+                full_id: id.to_vec(),
+                runtime,
+            });
+        }
+    }
+    None
+}
+
+fn match_prefix(comp: &[u8]) -> (Option<&'static str>, &[u8]) {
+    const PREFIXES: [(&[u8], &str); 6] = [
+        (b"docker-", "docker"),
+        (b"libpod-", "podman"),
+        (b"crio-", "cri-o"),
+        (b"cri-containerd-", "containerd"),
+        (b"containerd-", "containerd"),
+        (b"libpod-conmon-", "podman"),
+    ];
+    for (p, rt) in PREFIXES {
+        if let Some(rest) = comp.strip_prefix(p) {
+            return (Some(rt), rest);
+        }
+    }
+    (None, comp)
+}
+
+/// The runtime of a bare 64-hex component, from the path around it.
+fn default_runtime(path: &[u8]) -> &'static str {
+    let has = |needle: &[u8]| path.windows(needle.len()).any(|w| w == needle);
+    if has(b"/docker/") || has(b"docker") {
+        "docker"
+    } else if has(b"crio") {
+        "cri-o"
+    } else if has(b"libpod") || has(b"machine.slice") {
+        "podman"
+    } else if has(b"kubepods") {
+        "containerd"
+    } else {
+        "docker"
+    }
+}
+
+fn is_container_hex(id: &[u8]) -> bool {
+    id.len() == 64 && id.iter().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// One mount of a container (`container.mount*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerMount {
+    pub source: Vec<u8>,
+    pub dest: Vec<u8>,
+    pub mode: Vec<u8>,
+    pub rdwr: bool,
+    pub propagation: Vec<u8>,
+}
+
+impl ContainerMount {
+    /// `source:dest:mode:rdwr:propagation`, as `container.mount` prints one mount.
+    pub fn render(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.source);
+        out.push(b':');
+        out.extend_from_slice(&self.dest);
+        out.push(b':');
+        out.extend_from_slice(&self.mode);
+        out.push(b':');
+        out.extend_from_slice(if self.rdwr { b"true" } else { b"false" });
+        out.push(b':');
+        out.extend_from_slice(&self.propagation);
+    }
+}
+
+/// What is known about one container. `None` / empty fields are unknown (`<NA>` in outputs).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContainerInfo {
+    /// The 12-character id (or `host`).
+    pub id: Vec<u8>,
+    pub full_id: Option<Vec<u8>>,
+    pub runtime: Option<Vec<u8>>,
+    pub name: Option<Vec<u8>>,
+    pub image: Option<Vec<u8>>,
+    pub image_id: Option<Vec<u8>>,
+    pub image_repository: Option<Vec<u8>>,
+    pub image_tag: Option<Vec<u8>>,
+    pub image_digest: Option<Vec<u8>>,
+    pub privileged: Option<bool>,
+    pub mounts: Vec<ContainerMount>,
+    pub labels: Vec<(Vec<u8>, Vec<u8>)>,
+    pub ip: Option<Vec<u8>>,
+    pub cni_json: Option<Vec<u8>>,
+    pub host_pid: Option<bool>,
+    pub host_network: Option<bool>,
+    pub host_ipc: Option<bool>,
+    pub pod_sandbox_id: Option<Vec<u8>>,
+    pub pod_sandbox_labels: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether metadata came from a container engine (as opposed to only the cgroup-derived id and type).
+    pub from_engine: bool,
+}
+
+impl ContainerInfo {
+    /// The entry Falco's container plugin keeps for the host.
+    pub fn host() -> Self {
+        ContainerInfo {
+            id: HOST_ID.to_vec(),
+            full_id: Some(HOST_ID.to_vec()),
+            runtime: Some(HOST_ID.to_vec()),
+            name: Some(HOST_ID.to_vec()),
+            ..Default::default()
+        }
+    }
+
+    /// The minimal entry for a container seen only through its cgroups.
+    pub fn from_cgroup(c: &CgroupContainer) -> Self {
+        ContainerInfo {
+            id: c.short_id().to_vec(),
+            full_id: Some(c.full_id.clone()),
+            runtime: Some(c.runtime.as_bytes().to_vec()),
+            ..Default::default()
+        }
+    }
+
+    /// A label value.
+    pub fn label(&self, key: &[u8]) -> Option<&[u8]> {
+        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    }
+
+    /// A pod sandbox label value.
+    pub fn pod_label(&self, key: &[u8]) -> Option<&[u8]> {
+        self.pod_sandbox_labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "3ad7b26ded6d8e7b23da7d48fe889434573036c27ae5a74837233de441c3601e";
+
+    fn find(p: &str) -> Option<(String, &'static str)> {
+        container_from_path(p.as_bytes()).map(|c| (String::from_utf8_lossy(c.short_id()).into_owned(), c.runtime))
+    }
+
+    #[test]
+    fn recognises_runtime_layouts() {
+        let short = &ID[..12];
+        assert_eq!(find(&format!("/docker/{ID}")), Some((short.into(), "docker")));
+        assert_eq!(
+            find(&format!("/system.slice/docker-{ID}.scope")),
+            Some((short.into(), "docker"))
+        );
+        assert_eq!(
+            find(&format!("/kubepods/besteffort/pod1234/crio-{ID}")),
+            Some((short.into(), "cri-o"))
+        );
+        assert_eq!(
+            find(&format!(
+                "/kubepods.slice/kubepods-pod1.slice/cri-containerd-{ID}.scope"
+            )),
+            Some((short.into(), "containerd"))
+        );
+        assert_eq!(
+            find(&format!("/kubepods/burstable/pod5c3/{ID}")),
+            Some((short.into(), "containerd"))
+        );
+        assert_eq!(
+            find(&format!("/machine.slice/libpod-{ID}.scope/container")),
+            Some((short.into(), "podman"))
+        );
+        assert_eq!(find("/user.slice/user-1000.slice/session-2.scope"), None);
+        assert_eq!(find("/"), None);
+    }
+}

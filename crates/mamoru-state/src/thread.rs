@@ -1,0 +1,311 @@
+//! Thread entries: everything `proc.*`, `thread.*` and `user.*` read, with the command-line texts rendered once when
+//! they change (so `proc.cmdline` and `proc.args` cost a slice on the hot path).
+
+use crate::container::{container_from_cgroups, HOST_ID};
+use mamoru_event::{split_nul, ThreadRecord};
+
+/// Clone flags (`PPM_CL_*`) the state engine reads or keeps.
+pub mod clone_flags {
+    pub const CLONE_FILES: u32 = 1 << 0;
+    pub const CLONE_FS: u32 = 1 << 1;
+    pub const CLONE_NEWPID: u32 = 1 << 6;
+    pub const CLONE_PARENT: u32 = 1 << 8;
+    pub const CLONE_THREAD: u32 = 1 << 13;
+    pub const CLONE_VM: u32 = 1 << 15;
+    pub const CLONE_INVERTED: u32 = 1 << 16;
+    pub const NAME_CHANGED: u32 = 1 << 17;
+    pub const CLOSED: u32 = 1 << 18;
+    pub const ACTIVE: u32 = 1 << 19;
+    pub const CLONE_NEWUSER: u32 = 1 << 20;
+    pub const PIPE_SRC: u32 = 1 << 21;
+    pub const PIPE_DST: u32 = 1 << 22;
+    pub const CLONE_VFORK: u32 = 1 << 27;
+    pub const CHILD_IN_PIDNS: u32 = 1 << 29;
+    pub const IS_MAIN_THREAD: u32 = 1 << 30;
+}
+
+/// execve `flags` bits (`PPM_EXE_*`).
+pub mod exe_flags {
+    pub const WRITABLE: u32 = 1 << 0;
+    pub const UPPER_LAYER: u32 = 1 << 1;
+    pub const FROM_MEMFD: u32 = 1 << 2;
+    pub const LOWER_LAYER: u32 = 1 << 3;
+}
+
+/// The text libsinsp uses for values it could not learn.
+pub const NA: &[u8] = b"<NA>";
+
+/// One thread.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Thread {
+    pub tid: i64,
+    pub pid: i64,
+    pub ptid: i64,
+    pub sid: i64,
+    pub vpgid: i64,
+    pub pgid: i64,
+    pub vtid: i64,
+    pub vpid: i64,
+    /// task->comm (`proc.name`).
+    pub comm: Vec<u8>,
+    /// argv[0] (`proc.exe`).
+    pub exe: Vec<u8>,
+    /// Resolved executable path (`proc.exepath`).
+    pub exepath: Vec<u8>,
+    /// argv[1..].
+    pub args: Vec<Vec<u8>>,
+    /// `NAME=value` entries.
+    pub env: Vec<Vec<u8>>,
+    pub uid: u32,
+    pub gid: u32,
+    pub loginuid: u32,
+    pub tty: u32,
+    pub cap_inheritable: u64,
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
+    pub exe_ino: u64,
+    pub exe_ino_ctime: u64,
+    pub exe_ino_mtime: u64,
+    pub exe_writable: bool,
+    pub exe_upper_layer: bool,
+    pub exe_lower_layer: bool,
+    pub exe_from_memfd: bool,
+    /// `PPM_CL_*` flags.
+    pub flags: u32,
+    pub fdlimit: i64,
+    pub clone_ts: u64,
+    pub lastexec_ts: u64,
+    pub pidns_init_start_ts: u64,
+    pub root: Vec<u8>,
+    /// `(subsystem, path)` pairs.
+    pub cgroups: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `container.id`: 12-hex id, or `host`.
+    pub container_id: Vec<u8>,
+    /// Full id and runtime of the container, when the cgroups name one.
+    pub container_full_id: Option<Vec<u8>>,
+    pub container_runtime: Option<&'static str>,
+    /// `proc.args`, rendered.
+    pub args_text: Vec<u8>,
+    /// `proc.cmdline`, rendered.
+    pub cmdline: Vec<u8>,
+    /// `proc.exeline`, rendered.
+    pub exeline: Vec<u8>,
+    /// The process exited (procexit seen); kept until the next event so the exit can still be evaluated.
+    pub dead: bool,
+    /// Created because an event named an unknown tid; most fields are unknown.
+    pub invalid: bool,
+    /// `prctl(PR_SET_CHILD_SUBREAPER)` is set on this thread's process.
+    pub subreaper: bool,
+    /// Timestamp of the last event this thread produced (least-recently-used eviction).
+    pub last_seen_ts: u64,
+    /// Key of the fd table / working directory this thread uses (its process id, or its own tid while unknown).
+    pub group: i64,
+    /// Reaper named by the procexit event (`-1` if none).
+    pub reaper_tid: i64,
+    pub(crate) children: Vec<i64>,
+    /// Bytes of the last enter event (old captures carry parameters there).
+    pub(crate) last_enter: Vec<u8>,
+}
+
+impl Thread {
+    /// An entry for a tid seen in an event before any process information (libsinsp's invalid thread).
+    pub fn placeholder(tid: i64) -> Thread {
+        let mut t = Thread {
+            tid,
+            pid: -1,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            pgid: -1,
+            vtid: tid,
+            vpid: -1,
+            comm: NA.to_vec(),
+            exe: NA.to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
+            loginuid: u32::MAX,
+            fdlimit: -1,
+            invalid: true,
+            group: tid,
+            reaper_tid: -1,
+            ..Default::default()
+        };
+        t.set_cgroups(Vec::new());
+        t.render_cmdline();
+        t
+    }
+
+    /// Builds an entry from a capture/`/proc` record (fds are added separately).
+    pub fn from_record(r: &ThreadRecord) -> Thread {
+        let mut t = Thread {
+            tid: r.tid,
+            pid: r.pid,
+            ptid: r.ptid,
+            sid: r.sid,
+            vpgid: r.vpgid,
+            pgid: r.pgid,
+            vtid: r.vtid,
+            vpid: r.vpid,
+            comm: r.comm.clone(),
+            exe: r.exe.clone(),
+            exepath: r.exepath.clone(),
+            args: r.args.clone(),
+            env: r.env.clone(),
+            uid: r.uid,
+            gid: r.gid,
+            loginuid: r.loginuid,
+            tty: r.tty,
+            cap_inheritable: r.cap_inheritable,
+            cap_permitted: r.cap_permitted,
+            cap_effective: r.cap_effective,
+            exe_ino: r.exe_ino,
+            exe_ino_ctime: r.exe_ino_ctime,
+            exe_ino_mtime: r.exe_ino_mtime,
+            exe_writable: r.exe_writable,
+            exe_upper_layer: r.exe_upper_layer,
+            exe_from_memfd: r.exe_from_memfd,
+            flags: r.flags,
+            fdlimit: r.fdlimit,
+            clone_ts: r.clone_ts,
+            pidns_init_start_ts: r.pidns_init_start_ts,
+            root: r.root.clone(),
+            group: if r.pid > 0 { r.pid } else { r.tid },
+            reaper_tid: -1,
+            ..Default::default()
+        };
+        if t.comm.is_empty() {
+            t.comm = t.exe.clone();
+        }
+        t.set_cgroups(r.cgroups.clone());
+        t.render_cmdline();
+        t
+    }
+
+    /// Whether this is the main thread of its process.
+    pub fn is_main_thread(&self) -> bool {
+        self.tid == self.pid || self.flags & clone_flags::IS_MAIN_THREAD != 0
+    }
+
+    /// Whether the process lives in a non-initial pid namespace.
+    pub fn in_pid_namespace(&self) -> bool {
+        self.flags & clone_flags::CHILD_IN_PIDNS != 0 || (self.vtid >= 0 && self.tid != self.vtid)
+    }
+
+    /// Replaces the cgroups and recomputes the container id from them.
+    pub fn set_cgroups(&mut self, cgroups: Vec<(Vec<u8>, Vec<u8>)>) {
+        self.cgroups = cgroups;
+        match container_from_cgroups(self.cgroups.iter().map(|(_, p)| p.as_slice())) {
+            Some(c) => {
+                self.container_id = c.short_id().to_vec();
+                self.container_runtime = Some(c.runtime);
+                self.container_full_id = Some(c.full_id);
+            }
+            None => {
+                self.container_id = HOST_ID.to_vec();
+                self.container_runtime = None;
+                self.container_full_id = None;
+            }
+        }
+    }
+
+    /// Sets cgroups from the drivers' NUL-separated `subsys=path` list. An empty list keeps the current cgroups.
+    pub fn set_cgroups_from_param(&mut self, buf: &[u8]) {
+        let list: Vec<(Vec<u8>, Vec<u8>)> = split_nul(buf)
+            .filter(|s| !s.is_empty())
+            .map(|item| match item.iter().position(|c| *c == b'=') {
+                Some(eq) => (item[..eq].to_vec(), item[eq + 1..].to_vec()),
+                None => (Vec::new(), item.to_vec()),
+            })
+            .collect();
+        if !list.is_empty() {
+            self.set_cgroups(list);
+        }
+    }
+
+    /// Sets argv[1..] from the drivers' NUL-separated list.
+    pub fn set_args_from_param(&mut self, buf: &[u8]) {
+        self.args = split_nul(buf).map(<[u8]>::to_vec).collect();
+    }
+
+    /// Sets the environment from the drivers' NUL-separated list (an empty list keeps the current one).
+    pub fn set_env_from_param(&mut self, buf: &[u8]) {
+        let env: Vec<Vec<u8>> = split_nul(buf).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect();
+        if !env.is_empty() {
+            self.env = env;
+        }
+    }
+
+    /// Re-renders `args_text`, `cmdline` and `exeline` after `comm`, `exe` or `args` changed.
+    pub fn render_cmdline(&mut self) {
+        self.args_text.clear();
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                self.args_text.push(b' ');
+            }
+            self.args_text.extend_from_slice(a);
+        }
+        self.cmdline.clear();
+        self.cmdline.extend_from_slice(&self.comm);
+        self.exeline.clear();
+        self.exeline.extend_from_slice(&self.exe);
+        for a in &self.args {
+            self.cmdline.push(b' ');
+            self.cmdline.extend_from_slice(a);
+            self.exeline.push(b' ');
+            self.exeline.extend_from_slice(a);
+        }
+    }
+
+    /// The value of environment variable `name`.
+    pub fn env_var(&self, name: &[u8]) -> Option<&[u8]> {
+        self.env.iter().find_map(|e| {
+            let rest = e.strip_prefix(name)?;
+            rest.strip_prefix(b"=")
+        })
+    }
+
+    /// The cgroup path of `subsystem` (cgroup v2's unified hierarchy has an empty subsystem name).
+    pub fn cgroup(&self, subsystem: &[u8]) -> Option<&[u8]> {
+        self.cgroups
+            .iter()
+            .find(|(s, _)| s == subsystem || s.split(|c| *c == b',').any(|part| part == subsystem))
+            .map(|(_, p)| p.as_slice())
+    }
+
+    /// Remembers a child tid (for reparenting when this thread exits). Dead entries are pruned when the list grows.
+    pub(crate) fn add_child(&mut self, tid: i64) {
+        if !self.children.contains(&tid) {
+            self.children.push(tid);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_command_lines() {
+        let mut t = Thread::placeholder(10);
+        t.comm = b"bash".to_vec();
+        t.exe = b"/bin/bash".to_vec();
+        t.set_args_from_param(b"-c\0echo hi\0");
+        t.render_cmdline();
+        assert_eq!(t.args_text, b"-c echo hi");
+        assert_eq!(t.cmdline, b"bash -c echo hi");
+        assert_eq!(t.exeline, b"/bin/bash -c echo hi");
+        t.set_env_from_param(b"HOME=/root\0PATH=/bin\0");
+        assert_eq!(t.env_var(b"HOME"), Some(&b"/root"[..]));
+        assert_eq!(t.env_var(b"HOM"), None);
+    }
+
+    #[test]
+    fn cgroups_decide_container() {
+        let mut t = Thread::placeholder(1);
+        assert_eq!(t.container_id, b"host");
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        t.set_cgroups_from_param(format!("cpuset=/docker/{id}\0memory=/docker/{id}\0").as_bytes());
+        assert_eq!(t.container_id, b"0123456789ab");
+        assert_eq!(t.cgroup(b"memory").map(|p| p.len()), Some(8 + 64));
+    }
+}
