@@ -40,12 +40,16 @@ struct CompiledList {
     name: String,
     items: Vec<String>,
     used: bool,
+    /// Lists whose items this list took in (one level, as Falco expands them).
+    includes: Vec<usize>,
 }
 
 /// Condition text after list substitution, with the offset in the text before substitution of each byte.
 struct Substituted {
     text: String,
     origin: Vec<usize>,
+    /// Indexes of the lists substituted into the text.
+    used_lists: Vec<usize>,
 }
 
 impl Substituted {
@@ -87,6 +91,10 @@ struct MacroTable {
     index: Vec<u32>,
     asts: Vec<Expr>,
     used: Vec<bool>,
+    /// Per macro: the macros its condition references.
+    deps: Vec<Vec<usize>>,
+    /// Per macro: the lists substituted into its condition.
+    lists: Vec<Vec<usize>>,
 }
 
 /// Compiles the collected items into `out`. Returns false after reporting the first error.
@@ -152,10 +160,12 @@ fn compile_lists(collector: &Collector) -> Vec<CompiledList> {
         .iter()
         .map(|list| {
             let mut items = Vec::with_capacity(list.items.len());
+            let mut includes = Vec::new();
             for item in &list.items {
                 match collector.lists.get(item).filter(|r| r.index < list.visibility) {
                     Some(referenced) => {
                         used_names.push(referenced.name.clone());
+                        includes.extend(collector.lists.position(&referenced.name));
                         items.extend(referenced.items.iter().cloned());
                     }
                     None => items.push(item.clone()),
@@ -165,6 +175,7 @@ fn compile_lists(collector: &Collector) -> Vec<CompiledList> {
                 name: list.name.clone(),
                 items,
                 used: false,
+                includes,
             }
         })
         .collect();
@@ -185,6 +196,8 @@ fn compile_macros(cx: &mut CompileContext<'_>, lists: &mut [CompiledList]) -> Op
         index: Vec::with_capacity(macros.len()),
         asts: Vec::with_capacity(macros.len()),
         used: vec![false; macros.len()],
+        deps: vec![Vec::new(); macros.len()],
+        lists: Vec::with_capacity(macros.len()),
     };
     for (i, m) in macros.iter().enumerate() {
         let sub = substitute_lists(&m.cond.text, lists);
@@ -206,6 +219,7 @@ fn compile_macros(cx: &mut CompileContext<'_>, lists: &mut [CompiledList]) -> Op
         }
         table.by_name.insert(m.name.clone(), i);
         table.index.push(m.index);
+        table.lists.push(sub.used_lists.clone());
         subs.push(sub);
     }
     for (i, m) in macros.iter().enumerate() {
@@ -213,6 +227,7 @@ fn compile_macros(cx: &mut CompileContext<'_>, lists: &mut [CompiledList]) -> Op
         match resolved {
             Ok((expr, used)) => {
                 mark_used(&mut table.used, &used);
+                table.deps[i] = used;
                 table.asts[i] = expr;
             }
             Err(e) => {
@@ -223,6 +238,42 @@ fn compile_macros(cx: &mut CompileContext<'_>, lists: &mut [CompiledList]) -> Op
         }
     }
     Some(table)
+}
+
+/// Records `source` as a user of every macro the rule reaches (through macros too) and of every list substituted
+/// into the rule or into one of those macros.
+fn attribute_source(
+    out: &mut LoadedRules,
+    table: &MacroTable,
+    compiled_lists: &[CompiledList],
+    used: &[usize],
+    lists: &[usize],
+    source: &str,
+) {
+    let n = table.deps.len();
+    if out.macro_sources.len() < n {
+        out.macro_sources.resize(n, BTreeSet::new());
+    }
+    let mut seen = vec![false; n];
+    let mut stack: Vec<usize> = used.to_vec();
+    let mut reached_lists: Vec<usize> = lists.to_vec();
+    while let Some(m) = stack.pop() {
+        if m >= n || std::mem::replace(&mut seen[m], true) {
+            continue;
+        }
+        out.macro_sources[m].insert(source.to_string());
+        stack.extend(table.deps[m].iter().copied());
+        reached_lists.extend(table.lists[m].iter().copied());
+    }
+    if out.list_sources.len() < compiled_lists.len() {
+        out.list_sources.resize(compiled_lists.len(), BTreeSet::new());
+    }
+    while let Some(l) = reached_lists.pop() {
+        let Some(sources) = out.list_sources.get_mut(l) else { continue };
+        if sources.insert(source.to_string()) {
+            reached_lists.extend(compiled_lists[l].includes.iter().copied());
+        }
+    }
 }
 
 fn mark_used(flags: &mut [bool], used: &[usize]) {
@@ -281,6 +332,7 @@ fn compile_rules(
         let condition = match resolve(&ast, table, u32::MAX) {
             Ok((expr, used)) => {
                 mark_used(&mut table.used, &used);
+                attribute_source(out, table, lists, &used, &sub.used_lists, &r.source);
                 expr
             }
             Err(e) => {
@@ -479,13 +531,15 @@ fn resolve_fail(
 fn substitute_lists(text: &str, lists: &mut [CompiledList]) -> Substituted {
     let mut cnd = text.as_bytes().to_vec();
     let mut map: Vec<usize> = (0..cnd.len()).collect();
-    for list in lists.iter_mut() {
+    let mut used_lists = Vec::new();
+    for (i, list) in lists.iter_mut().enumerate() {
         if resolve_list(&mut cnd, &mut map, &list.name, &list.items) {
             list.used = true;
+            used_lists.push(i);
         }
     }
     let text = String::from_utf8(cnd).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Substituted { text, origin: map }
+    Substituted { text, origin: map, used_lists }
 }
 
 fn is_list_blank(b: u8) -> bool {
@@ -800,6 +854,7 @@ mod tests {
                 name: n.to_string(),
                 items: items.iter().map(|s| s.to_string()).collect(),
                 used: false,
+                includes: Vec::new(),
             })
             .collect();
         substitute_lists(text, &mut compiled).text
@@ -836,6 +891,7 @@ mod tests {
             name: "l".into(),
             items: vec!["aa".into(), "bb".into()],
             used: false,
+            includes: Vec::new(),
         }];
         let s = substitute_lists("x.y in (l) and z", &mut lists);
         assert_eq!(s.text, "x.y in ( aa, bb ) and z");

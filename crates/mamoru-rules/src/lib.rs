@@ -160,6 +160,10 @@ fn load(files: Vec<SourceFile>, opts: &LoadOptions) -> LoadedRules {
         out.rules = compiled.rules;
         out.macros = compiled.macros;
         out.lists = compiled.lists;
+        out.macro_sources = compiled.macro_sources;
+        out.list_sources = compiled.list_sources;
+        out.macro_sources.resize(out.macros.len(), Default::default());
+        out.list_sources.resize(out.lists.len(), Default::default());
     } else {
         let builder = source::DiagBuilder { files: &files };
         out.macros = collector

@@ -121,6 +121,10 @@ pub struct LoadedRules {
     pub macros: Vec<(String, Location)>,
     /// List names with their items, in definition order.
     pub lists: Vec<(String, Vec<String>, Location)>,
+    /// For each macro (parallel to `macros`), the sources of the rules that use it, directly or through other macros.
+    pub macro_sources: Vec<BTreeSet<String>>,
+    /// For each list (parallel to `lists`), the sources of the rules that use it, directly or through macros.
+    pub list_sources: Vec<BTreeSet<String>>,
     pub required_engine_version: Option<String>,
     pub required_plugin_versions: Vec<PluginRequirement>,
     pub diagnostics: Vec<Diagnostic>,

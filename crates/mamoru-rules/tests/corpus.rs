@@ -1,6 +1,6 @@
 //! The real rules files load without errors, with the counts Falco's stable ruleset has.
 
-use mamoru_rules::{load_files, LoadOptions, Priority, Severity};
+use mamoru_rules::{load_files, load_str, LoadOptions, Priority, Severity};
 use std::collections::BTreeMap;
 
 const FALCO_RULES: &str = concat!(
@@ -99,4 +99,50 @@ fn all_files_together_form_one_namespace() {
     let loaded = load_files(&[FALCO_RULES, K8S_RULES, CLOUDTRAIL_RULES], &opts);
     assert!(!loaded.has_errors(), "{:#?}", errors(&loaded));
     assert_eq!(loaded.rules.len(), 25 + 48 + 22);
+}
+
+#[test]
+fn macros_and_lists_are_attributed_to_the_sources_of_the_rules_using_them() {
+    let opts = LoadOptions::with_sources(["syscall", "k8s_audit"]);
+    let yaml = "
+- list: shells
+  items: [sh, bash]
+- list: verbs
+  items: [create]
+- list: unused_list
+  items: [x]
+- macro: spawned
+  condition: evt.type = execve
+- macro: shell_spawn
+  condition: spawned and proc.name in (shells)
+- macro: lonely
+  condition: proc.name = x
+- rule: shell
+  desc: d
+  condition: shell_spawn
+  output: o
+  priority: INFO
+- rule: k8s
+  desc: d
+  condition: ka.verb in (verbs)
+  output: o
+  priority: INFO
+  source: k8s_audit
+";
+    let loaded = load_str("t.yaml", yaml, &opts);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let macro_src = |name: &str| {
+        let i = loaded.macros.iter().position(|(n, _)| n == name).unwrap();
+        loaded.macro_sources[i].iter().cloned().collect::<Vec<_>>()
+    };
+    let list_src = |name: &str| {
+        let i = loaded.lists.iter().position(|(n, _, _)| n == name).unwrap();
+        loaded.list_sources[i].iter().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(macro_src("spawned"), ["syscall"]);
+    assert_eq!(macro_src("shell_spawn"), ["syscall"]);
+    assert!(macro_src("lonely").is_empty());
+    assert_eq!(list_src("shells"), ["syscall"]);
+    assert_eq!(list_src("verbs"), ["k8s_audit"]);
+    assert!(list_src("unused_list").is_empty());
 }

@@ -1,0 +1,11 @@
+//! The wiring behind the `mamoru` command, as a library so that tests and benchmarks drive exactly what users run.
+//!
+//! Every source follows one path: events are decoded, the state engine is updated (syscall events), the source's
+//! compiled ruleset evaluates the event, and matching rules become alerts rendered in Falco's schema. The live
+//! sensor (`run`), capture files (`replay`) and JSON records (`replay --source`) differ only in where events come
+//! from, so replaying a capture yields the alerts the live run gave.
+
+pub mod config;
+pub mod pipeline;
+pub mod rulesets;
+pub mod synth;
