@@ -41,12 +41,21 @@ pub struct SyscallPipeline {
     ruleset: SourceRuleset<Syscall>,
     scratch: Scratch,
     evt_num: u64,
+    /// A capture's process list was applied and its parent/child links are not rebuilt yet.
+    seeding: bool,
     pub stats: PipelineStats,
 }
 
 impl SyscallPipeline {
     pub fn new(state: State, ruleset: SourceRuleset<Syscall>) -> Self {
-        SyscallPipeline { state, ruleset, scratch: Scratch::new(), evt_num: 0, stats: PipelineStats::default() }
+        SyscallPipeline {
+            state,
+            ruleset,
+            scratch: Scratch::new(),
+            evt_num: 0,
+            seeding: false,
+            stats: PipelineStats::default(),
+        }
     }
 
     pub fn ruleset(&self) -> &SourceRuleset<Syscall> {
@@ -57,7 +66,10 @@ impl SyscallPipeline {
     /// [`SyscallPipeline::on_event`].
     pub fn on_state_record(&mut self, rec: ScapRecord<'_>) {
         match rec {
-            ScapRecord::Threads(threads) => threads.into_iter().for_each(|t| self.state.add_thread(t)),
+            ScapRecord::Threads(threads) => {
+                threads.into_iter().for_each(|t| self.state.add_thread(t));
+                self.seeding = true;
+            }
             ScapRecord::Fds { tid, fds } => fds.into_iter().for_each(|fd| self.state.add_fd(tid, fd)),
             ScapRecord::Users(list) => {
                 list.users.into_iter().for_each(|u| self.state.add_user(u));
@@ -79,6 +91,9 @@ impl SyscallPipeline {
     /// Processes one event: updates the state, evaluates the rules indexed under its type, and hands each alert to
     /// `emit`. Allocates nothing unless a rule matches.
     pub fn on_event(&mut self, raw: &RawEvent<'_>, mut emit: impl FnMut(Alert)) {
+        if std::mem::take(&mut self.seeding) {
+            self.state.finish_seeding();
+        }
         self.evt_num += 1;
         self.stats.events += 1;
         let ctx = self.state.process_event(raw);

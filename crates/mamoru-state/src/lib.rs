@@ -25,9 +25,19 @@ pub use container::{
     container_from_cgroups, container_from_path, CgroupContainer, ContainerInfo, ContainerMount, HOST_ID, SHORT_ID_LEN,
 };
 pub use fd::{oflags, write_endpoint, write_tuple, Fd, FdKind, Role, L4};
-pub use procfs::SeedReport;
+pub use procfs::{read_proc, ProcSnapshot, SeedReport};
 pub use thread::{clone_flags, exe_flags, Thread, NA};
 pub use users::{parse_group, parse_passwd};
+
+/// The host's users and groups, from `<root>/etc/passwd` and `<root>/etc/group`.
+pub fn host_users(root: &Path) -> Result<(Vec<UserRecord>, Vec<GroupRecord>), StateError> {
+    let passwd = root.join("etc/passwd");
+    let text = std::fs::read(&passwd).map_err(|source| StateError::Io { path: passwd, source })?;
+    let users = parse_passwd(&text, b"");
+    let group = root.join("etc/group");
+    let text = std::fs::read(&group).map_err(|source| StateError::Io { path: group, source })?;
+    Ok((users, parse_group(&text, b"")))
+}
 
 use hash::IdMap;
 use mamoru_event::{FdRecord, GroupRecord, InterfaceRecord, RawEvent, ThreadRecord, UserRecord};
@@ -259,16 +269,9 @@ impl State {
 
     /// Loads host users and groups from `<root>/etc/passwd` and `<root>/etc/group`.
     pub fn load_host_users(&mut self, root: &Path) -> Result<(), StateError> {
-        let passwd = root.join("etc/passwd");
-        let text = std::fs::read(&passwd).map_err(|source| StateError::Io { path: passwd, source })?;
-        for u in parse_passwd(&text, b"") {
-            self.users.add_user(u);
-        }
-        let group = root.join("etc/group");
-        let text = std::fs::read(&group).map_err(|source| StateError::Io { path: group, source })?;
-        for g in parse_group(&text, b"") {
-            self.users.add_group(g);
-        }
+        let (users, groups) = host_users(root)?;
+        users.into_iter().for_each(|u| self.users.add_user(u));
+        groups.into_iter().for_each(|g| self.users.add_group(g));
         Ok(())
     }
 

@@ -53,16 +53,24 @@ fn boot_time_ns(proc_dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn seed(st: &mut State, root: &Path) -> Result<SeedReport, StateError> {
+/// Everything `/proc` says about the processes alive now, as records: what the live state is seeded from and what
+/// `mamoru capture` writes as the capture's process list, so a replay starts from the state the live run had.
+#[derive(Debug, Clone, Default)]
+pub struct ProcSnapshot {
+    pub threads: Vec<ThreadRecord>,
+    /// Host boot time, ns since the epoch (0 when unknown).
+    pub boot_ts: u64,
+    pub report: SeedReport,
+}
+
+/// Reads every process and thread under `<root>/proc` (fds and sockets included).
+pub fn read_proc(root: &Path) -> Result<ProcSnapshot, StateError> {
     let pdir = proc_dir(root);
     let entries = fs::read_dir(&pdir).map_err(|source| StateError::Io {
         path: pdir.clone(),
         source,
     })?;
     let btime = boot_time_ns(&pdir);
-    if st.cfg.boot_ts == 0 {
-        st.cfg.boot_ts = btime;
-    }
     let mut ctx = ScanCtx::new(pdir.clone(), btime);
     let mut report = SeedReport::default();
     let mut records: Vec<(ThreadRecord, Vec<u8>)> = Vec::new();
@@ -94,17 +102,31 @@ pub(crate) fn seed(st: &mut State, root: &Path) -> Result<SeedReport, StateError
             ns_init.insert(ns.clone(), r.clone_ts);
         }
     }
-    for (mut r, ns) in records {
-        r.pidns_init_start_ts = if r.vpid == r.pid {
-            btime
-        } else {
-            ns_init.get(&ns).copied().unwrap_or(btime)
-        };
-        report.fds += r.fds.len();
+    let threads = records
+        .into_iter()
+        .map(|(mut r, ns)| {
+            r.pidns_init_start_ts = if r.vpid == r.pid {
+                btime
+            } else {
+                ns_init.get(&ns).copied().unwrap_or(btime)
+            };
+            report.fds += r.fds.len();
+            r
+        })
+        .collect();
+    Ok(ProcSnapshot { threads, boot_ts: btime, report })
+}
+
+pub(crate) fn seed(st: &mut State, root: &Path) -> Result<SeedReport, StateError> {
+    let snap = read_proc(root)?;
+    if st.cfg.boot_ts == 0 {
+        st.cfg.boot_ts = snap.boot_ts;
+    }
+    for r in snap.threads {
         st.add_thread(r);
     }
-    st.rebuild_children();
-    Ok(report)
+    st.finish_seeding();
+    Ok(snap.report)
 }
 
 /// Reads one thread (live lookups of tids that appear in events before any clone).
@@ -669,8 +691,9 @@ fn parse_endpoint(s: &str, v4: bool) -> Option<(IpAddr, u16)> {
 }
 
 impl State {
-    /// Rebuilds every thread's child list from the `ptid` links (after bulk seeding).
-    pub(crate) fn rebuild_children(&mut self) {
+    /// Completes bulk seeding (from `/proc` or a capture's process list): rebuilds every thread's child list from
+    /// the `ptid` links. Call after the last [`State::add_thread`] of a batch.
+    pub fn finish_seeding(&mut self) {
         let links: Vec<(i64, i64)> = self.threads.values().map(|t| (t.ptid, t.tid)).collect();
         for t in self.threads.values_mut() {
             t.children.clear();

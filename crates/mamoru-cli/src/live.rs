@@ -1,0 +1,67 @@
+//! What live detection and live capture share: which syscalls the kernel side must report, the initial state read
+//! from `/proc`, and the SIGINT/SIGTERM stop flag.
+
+use anyhow::{bail, Context, Result};
+use mamoru_event::{ppm_sc, PPM_EVENT_MAX};
+use mamoru_sensor::{Sensor, SyscallSet};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+/// The syscalls the state engine needs whatever the rules say: process lifecycle, fd creation and destruction,
+/// identity and namespace changes (libsinsp's state set). Without them proc.*, fd.* and user.* would go stale.
+pub const STATE_SYSCALLS: &[&str] = &[
+    "accept", "accept4", "bind", "bpf", "capset", "chdir", "chmod", "chroot", "clone", "clone3", "close", "connect",
+    "creat", "dup", "dup2", "dup3", "eventfd", "eventfd2", "execve", "execveat", "fchdir", "fchmod", "fchmodat",
+    "fcntl", "fork", "inotify_init", "inotify_init1", "io_uring_setup", "kill", "link", "linkat", "listen",
+    "memfd_create", "mkdir", "mkdirat", "mount", "open", "open_by_handle_at", "openat", "openat2", "pidfd_open",
+    "pipe", "pipe2", "prctl", "prlimit64", "ptrace", "recvfrom", "recvmsg", "rename", "renameat", "renameat2",
+    "rmdir", "sendmsg", "sendto", "setgid", "setns", "setpgid", "setregid", "setresgid", "setresuid", "setreuid",
+    "setrlimit", "setsid", "setuid", "shutdown", "signalfd", "signalfd4", "socket", "socketpair", "symlink",
+    "symlinkat", "tgkill", "timerfd_create", "tkill", "umount2", "unlink", "unlinkat", "unshare", "userfaultfd",
+    "vfork",
+];
+
+/// The syscalls to report: the state set plus every syscall an active rule's event codes name. Synthetic codes
+/// (generic syscalls, `PPM_EVENT_MAX + ppm_sc`) are mapped back to their syscall.
+pub fn syscall_set(needed_codes: &[bool]) -> Result<SyscallSet> {
+    let names: Vec<&str> =
+        STATE_SYSCALLS.iter().copied().filter(|n| mamoru_sensor::syscall_by_name(n).is_some()).collect();
+    let mut set = SyscallSet::from_names(&names).context("state syscall set")?;
+    let mut event_codes = Vec::new();
+    for (code, needed) in needed_codes.iter().enumerate() {
+        if !needed {
+            continue;
+        }
+        if code < PPM_EVENT_MAX as usize {
+            event_codes.push(code as u16);
+        } else if let Some(nr) = ppm_sc::x86_64_nr((code - PPM_EVENT_MAX as usize) as u16) {
+            set.insert(nr).context("syscall filter")?;
+        }
+    }
+    for nr in SyscallSet::from_event_codes(&event_codes).context("rule syscall set")?.iter() {
+        set.insert(nr).context("syscall filter")?;
+    }
+    Ok(set)
+}
+
+/// Fails with a message naming what is missing (kernel version, BTF, capabilities) when BPF cannot run here.
+pub fn require_sensor() -> Result<()> {
+    let report = Sensor::probe().context("probing the kernel for BPF support")?;
+    if !report.ready() {
+        bail!(
+            "the eBPF sensor cannot run here (kernel {}): missing {}",
+            report.kernel_release,
+            report.missing().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// A flag set by SIGINT or SIGTERM.
+pub fn stop_flag() -> Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, flag.clone()).context("installing signal handlers")?;
+    }
+    Ok(flag)
+}
