@@ -6,6 +6,7 @@
 //! from, so replaying a capture yields the alerts the live run gave.
 
 pub mod config;
+pub mod filter;
 pub mod live;
 pub mod pipeline;
 pub mod rulesets;

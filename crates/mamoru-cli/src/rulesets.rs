@@ -8,10 +8,11 @@ use mamoru_rules::{load_files, load_sources, Diagnostic, LoadOptions, LoadedRule
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// The rules bundled in the binary, loaded when no `-r` is given: Falco's stable ruleset and the Kubernetes audit and
-/// CloudTrail plugin rules (see rules/SOURCE.md).
+/// The rules bundled in the binary, loaded when no `-r` is given: Falco's stable ruleset, mamoru's own rules (which
+/// build on it), and the Kubernetes audit and CloudTrail plugin rules (see rules/SOURCE.md).
 pub const BUNDLED_RULES: &[(&str, &str)] = &[
     ("<bundled>/falco_rules.yaml", include_str!("../../../rules/falco_rules.yaml")),
+    ("<bundled>/mamoru_rules.yaml", include_str!("../../../rules/mamoru_rules.yaml")),
     ("<bundled>/k8s_audit_rules.yaml", include_str!("../../../rules/k8s_audit_rules.yaml")),
     ("<bundled>/aws_cloudtrail_rules.yaml", include_str!("../../../rules/aws_cloudtrail_rules.yaml")),
 ];
