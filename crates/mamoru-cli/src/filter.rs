@@ -66,7 +66,7 @@ pub fn select_events(path: &Path, filter: &str) -> Result<Vec<EventKey>> {
                 let key = EventKey {
                     ts: event.ts,
                     tid: event.tid,
-                    evt_type: event.name().to_string(),
+                    evt_type: mamoru_fields::syscall::event_type_name(&event).to_string(),
                     exit: event.etype % 2 == 1,
                 };
                 let mut hit = false;

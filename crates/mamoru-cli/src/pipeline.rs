@@ -96,14 +96,8 @@ impl SyscallPipeline {
         }
         self.evt_num += 1;
         self.stats.events += 1;
-        let ctx = self.state.process_event(raw);
-        let state = &self.state;
-        let thread = state.thread(raw.tid as i64);
-        let fd = match (thread, ctx.fd) {
-            (Some(t), Some(n)) if n >= 0 => state.fd(t, n),
-            _ => None,
-        };
-        let ev = SysEvent { raw: *raw, state, evt_num: self.evt_num, thread, ctx, fd };
+        self.state.process_event(raw);
+        let ev = SysEvent::new(*raw, &self.state, self.evt_num);
         let mut hits: Vec<&CompiledRule<Syscall>> = Vec::new();
         self.ruleset.evaluate(&ev, &mut self.scratch, |r| hits.push(r));
         for rule in hits {

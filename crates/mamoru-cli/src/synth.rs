@@ -41,7 +41,7 @@ pub fn event(code: u16, ts: u64, tid: i64, params: &[(&str, P<'_>)]) -> Vec<u8> 
             Some(P::Bytes(bytes)) => b.bytes(bytes),
             Some(P::List(items)) => b.nul_list(items.iter()),
         };
-        debug_assert!(value.is_none() || !matches!(p.ty, ParamType::Dyn));
+        debug_assert!(!matches!(p.ty, ParamType::Dyn) || matches!(value, None | Some(P::Bytes(_))), "PT_DYN takes raw bytes");
     }
     b.finish()
 }

@@ -158,6 +158,9 @@ pub struct State {
     interfaces: Vec<InterfaceRecord>,
     pending: Pending,
     ctx: EventContext,
+    /// The file a failed open of the current event named: Falco still resolves `fd.name`, `fd.typechar` (and
+    /// `fd.num` = -1) for failed opens, which rules such as `open_file_failed` rely on.
+    failed_open: Option<Fd>,
     first_ts: Option<u64>,
     prev_ts: Option<u64>,
     /// Bytes of enter events kept for their exit events (bounded).
@@ -184,6 +187,7 @@ impl State {
             interfaces: Vec::new(),
             pending: Pending::default(),
             ctx: EventContext::default(),
+            failed_open: None,
             first_ts: None,
             prev_ts: None,
             enter_bytes: 0,
@@ -450,6 +454,7 @@ impl State {
     /// [`State::flush_pending`].
     pub fn process_event(&mut self, raw: &RawEvent<'_>) -> EventContext {
         self.flush_pending();
+        self.failed_open = None;
         self.prev_ts = (self.stats.events > 0).then_some(self.ctx.ts);
         self.stats.events += 1;
         if self.first_ts.is_none() {
@@ -457,6 +462,11 @@ impl State {
         }
         parse::process(self, raw);
         self.ctx
+    }
+
+    /// The file the current event failed to open (`fd.num` is then -1), as Falco reports it.
+    pub fn failed_open_fd(&self) -> Option<&Fd> {
+        self.failed_open.as_ref()
     }
 
     /// Applies deferred removals now.

@@ -843,9 +843,6 @@ fn on_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
     let Some(fd) = ev.res() else {
         return;
     };
-    if fd < 0 {
-        return;
-    }
     let Some(t) = st.threads.get(&tid) else {
         return;
     };
@@ -873,6 +870,12 @@ fn on_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
     let mut f = Fd::file(kind, full, path::squeeze_slashes(name), flags);
     f.dev = ev.uint("dev").unwrap_or(0) as u32;
     f.ino = ev.uint("ino").unwrap_or(0);
+    if fd < 0 {
+        // Not added to the table, but the event still describes the file it named (fd.num = -1, as libsinsp).
+        st.ctx.fd = Some(-1);
+        st.failed_open = Some(f);
+        return;
+    }
     st.put_fd(tid, fd, f);
 }
 

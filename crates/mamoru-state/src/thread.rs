@@ -110,9 +110,10 @@ pub struct Thread {
 impl Thread {
     /// An entry for a tid seen in an event before any process information (libsinsp's invalid thread).
     pub fn placeholder(tid: i64) -> Thread {
+        // libsinsp's fake thread for an unknown tid takes the tid as its pid (sysdig prints proc.pid = tid).
         let mut t = Thread {
             tid,
-            pid: -1,
+            pid: tid,
             ptid: -1,
             sid: -1,
             vpgid: -1,

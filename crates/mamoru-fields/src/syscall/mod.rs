@@ -47,6 +47,7 @@ impl<'a> SysEvent<'a> {
         let thread = state.thread(raw.tid as i64);
         let fd = match (thread, ctx.fd) {
             (Some(t), Some(n)) if n >= 0 => state.fd(t, n),
+            (_, Some(n)) if n < 0 => state.failed_open_fd(),
             _ => None,
         };
         SysEvent {
