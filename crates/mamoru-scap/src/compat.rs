@@ -46,11 +46,12 @@ pub enum Compat {
 }
 
 impl Compat {
-    /// Highest fd type number the target reader knows (`SCAP_FD_IOURING` = 19 for sysdig 0.29; memfd and pidfd
-    /// came later).
+    /// Highest fd type number the target reader accepts in fd list blocks. sysdig 0.29's reader refuses the whole
+    /// capture on a type past `SCAP_FD_FILE_V2` (16) ("wrong fd type 17" for a bpf fd in a live `/proc` snapshot),
+    /// so newer types are written as unsupported fds with their type in the name.
     pub(crate) fn max_fd_type(self) -> u8 {
         match self {
-            Compat::Sysdig029 => 19,
+            Compat::Sysdig029 => 16,
             Compat::Current => 21,
         }
     }

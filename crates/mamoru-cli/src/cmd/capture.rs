@@ -45,7 +45,9 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
     let mut writer = ScapWriter::new(BufWriter::new(file), WriterOptions { gzip, ..WriterOptions::default() })?;
     write_initial_state(&mut writer)?;
     let stop = stop_flag()?;
+    let n_syscalls = syscalls.len();
     let mut sensor = Sensor::start(SensorConfig { syscalls, ..SensorConfig::default() })?;
+    eprintln!("mamoru: recording {n_syscalls} syscalls to {}; Ctrl-C to stop", args.write.display());
     let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut write_error = None;
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) && write_error.is_none() {
