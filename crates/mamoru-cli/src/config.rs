@@ -13,7 +13,11 @@ pub enum ConfigError {
     #[error("unknown configuration key '{0}' (known: rule_matching, priority, json_output)")]
     UnknownKey(String),
     #[error("configuration key '{key}': invalid value '{value}' ({expected})")]
-    BadValue { key: String, value: String, expected: &'static str },
+    BadValue {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// The settings `run` and `replay` share.
@@ -28,7 +32,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { rule_matching: RuleMatching::First, min_priority: Priority::Debug, format: AlertFormat::Json }
+        Config {
+            rule_matching: RuleMatching::First,
+            min_priority: Priority::Debug,
+            format: AlertFormat::Json,
+        }
     }
 }
 
@@ -37,14 +45,20 @@ impl Config {
     pub fn apply_overrides<S: AsRef<str>>(&mut self, overrides: &[S]) -> Result<(), ConfigError> {
         for o in overrides {
             let o = o.as_ref();
-            let (key, value) = o.split_once('=').ok_or_else(|| ConfigError::NotKeyValue(o.to_string()))?;
+            let (key, value) = o
+                .split_once('=')
+                .ok_or_else(|| ConfigError::NotKeyValue(o.to_string()))?;
             self.set(key.trim(), value.trim())?;
         }
         Ok(())
     }
 
     fn set(&mut self, key: &str, value: &str) -> Result<(), ConfigError> {
-        let bad = |expected| ConfigError::BadValue { key: key.to_string(), value: value.to_string(), expected };
+        let bad = |expected| ConfigError::BadValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            expected,
+        };
         match key {
             "rule_matching" => {
                 self.rule_matching = match value {
@@ -69,7 +83,10 @@ impl Config {
     }
 
     pub fn engine(&self) -> EngineConfig {
-        EngineConfig { rule_matching: self.rule_matching, min_priority: self.min_priority }
+        EngineConfig {
+            rule_matching: self.rule_matching,
+            min_priority: self.min_priority,
+        }
     }
 }
 
@@ -80,7 +97,8 @@ mod tests {
     #[test]
     fn overrides_rule_matching_and_priority() {
         let mut c = Config::default();
-        c.apply_overrides(&["rule_matching=all", "priority=WARNING", "json_output=false"]).unwrap();
+        c.apply_overrides(&["rule_matching=all", "priority=WARNING", "json_output=false"])
+            .unwrap();
         assert_eq!(c.rule_matching, RuleMatching::All);
         assert_eq!(c.min_priority, Priority::Warning);
         assert_eq!(c.format, AlertFormat::Text);
@@ -89,9 +107,15 @@ mod tests {
     #[test]
     fn rejects_unknown_keys_and_values_naming_them() {
         let mut c = Config::default();
-        assert_eq!(c.apply_overrides(&["nope=1"]), Err(ConfigError::UnknownKey("nope".into())));
+        assert_eq!(
+            c.apply_overrides(&["nope=1"]),
+            Err(ConfigError::UnknownKey("nope".into()))
+        );
         let err = c.apply_overrides(&["rule_matching=some"]).unwrap_err();
         assert!(err.to_string().contains("rule_matching"));
-        assert_eq!(c.apply_overrides(&["rule_matching"]), Err(ConfigError::NotKeyValue("rule_matching".into())));
+        assert_eq!(
+            c.apply_overrides(&["rule_matching"]),
+            Err(ConfigError::NotKeyValue("rule_matching".into()))
+        );
     }
 }

@@ -35,7 +35,10 @@ fn filter_rulesets(filter: &str) -> Result<Rulesets> {
     let mut sources: Vec<(&str, &str)> = BUNDLED_RULES[..1].to_vec();
     sources.push(("<filter>", &yaml));
     let loaded = load_sources(&sources, &LoadOptions::with_sources(["syscall"]));
-    let cfg = EngineConfig { rule_matching: RuleMatching::All, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        rule_matching: RuleMatching::All,
+        ..EngineConfig::default()
+    };
     let sets = Rulesets::compile(loaded, &cfg);
     if let Some(d) = sets.diagnostics.iter().find(|d| d.severity == Severity::Error) {
         bail!("filter does not compile: {d}");
@@ -47,7 +50,12 @@ fn filter_rulesets(filter: &str) -> Result<Rulesets> {
 /// no macros, can evaluate).
 pub fn expand_filter(filter: &str) -> Result<String> {
     let sets = filter_rulesets(filter)?;
-    let rule = sets.loaded.rules.iter().find(|r| r.name == FILTER_RULE).context("filter rule missing")?;
+    let rule = sets
+        .loaded
+        .rules
+        .iter()
+        .find(|r| r.name == FILTER_RULE)
+        .context("filter rule missing")?;
     Ok(rule.condition.to_string())
 }
 
@@ -56,11 +64,20 @@ pub fn expand_filter(filter: &str) -> Result<String> {
 pub fn select_events(path: &Path, filter: &str) -> Result<Vec<EventKey>> {
     let mut sets = filter_rulesets(filter)?;
     sets.loaded.rules.retain(|r| r.name == FILTER_RULE);
-    let sets = Rulesets::compile(sets.loaded, &EngineConfig { rule_matching: RuleMatching::All, ..Default::default() });
+    let sets = Rulesets::compile(
+        sets.loaded,
+        &EngineConfig {
+            rule_matching: RuleMatching::All,
+            ..Default::default()
+        },
+    );
     let mut pipeline = SyscallPipeline::new(State::new(StateConfig::default()), sets.syscall);
     let mut reader = ScapReader::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut selected = Vec::new();
-    while let Some(rec) = reader.next_record().with_context(|| format!("reading {}", path.display()))? {
+    while let Some(rec) = reader
+        .next_record()
+        .with_context(|| format!("reading {}", path.display()))?
+    {
         match rec {
             Record::Event { event, .. } => {
                 let key = EventKey {

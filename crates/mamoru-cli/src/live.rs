@@ -10,22 +10,96 @@ use std::sync::Arc;
 /// The syscalls the state engine needs whatever the rules say: process lifecycle, fd creation and destruction,
 /// identity and namespace changes (libsinsp's state set). Without them proc.*, fd.* and user.* would go stale.
 pub const STATE_SYSCALLS: &[&str] = &[
-    "accept", "accept4", "bind", "bpf", "capset", "chdir", "chmod", "chroot", "clone", "clone3", "close", "connect",
-    "creat", "dup", "dup2", "dup3", "eventfd", "eventfd2", "execve", "execveat", "fchdir", "fchmod", "fchmodat",
-    "fcntl", "fork", "inotify_init", "inotify_init1", "io_uring_setup", "kill", "link", "linkat", "listen",
-    "memfd_create", "mkdir", "mkdirat", "mount", "open", "open_by_handle_at", "openat", "openat2", "pidfd_open",
-    "pipe", "pipe2", "prctl", "prlimit64", "ptrace", "recvfrom", "recvmsg", "rename", "renameat", "renameat2",
-    "rmdir", "sendmsg", "sendto", "setgid", "setns", "setpgid", "setregid", "setresgid", "setresuid", "setreuid",
-    "setrlimit", "setsid", "setuid", "shutdown", "signalfd", "signalfd4", "socket", "socketpair", "symlink",
-    "symlinkat", "tgkill", "timerfd_create", "tkill", "umount2", "unlink", "unlinkat", "unshare", "userfaultfd",
+    "accept",
+    "accept4",
+    "bind",
+    "bpf",
+    "capset",
+    "chdir",
+    "chmod",
+    "chroot",
+    "clone",
+    "clone3",
+    "close",
+    "connect",
+    "creat",
+    "dup",
+    "dup2",
+    "dup3",
+    "eventfd",
+    "eventfd2",
+    "execve",
+    "execveat",
+    "fchdir",
+    "fchmod",
+    "fchmodat",
+    "fcntl",
+    "fork",
+    "inotify_init",
+    "inotify_init1",
+    "io_uring_setup",
+    "kill",
+    "link",
+    "linkat",
+    "listen",
+    "memfd_create",
+    "mkdir",
+    "mkdirat",
+    "mount",
+    "open",
+    "open_by_handle_at",
+    "openat",
+    "openat2",
+    "pidfd_open",
+    "pipe",
+    "pipe2",
+    "prctl",
+    "prlimit64",
+    "ptrace",
+    "recvfrom",
+    "recvmsg",
+    "rename",
+    "renameat",
+    "renameat2",
+    "rmdir",
+    "sendmsg",
+    "sendto",
+    "setgid",
+    "setns",
+    "setpgid",
+    "setregid",
+    "setresgid",
+    "setresuid",
+    "setreuid",
+    "setrlimit",
+    "setsid",
+    "setuid",
+    "shutdown",
+    "signalfd",
+    "signalfd4",
+    "socket",
+    "socketpair",
+    "symlink",
+    "symlinkat",
+    "tgkill",
+    "timerfd_create",
+    "tkill",
+    "umount2",
+    "unlink",
+    "unlinkat",
+    "unshare",
+    "userfaultfd",
     "vfork",
 ];
 
 /// The syscalls to report: the state set plus every syscall an active rule's event codes name. Synthetic codes
 /// (generic syscalls, `PPM_EVENT_MAX + ppm_sc`) are mapped back to their syscall.
 pub fn syscall_set(needed_codes: &[bool]) -> Result<SyscallSet> {
-    let names: Vec<&str> =
-        STATE_SYSCALLS.iter().copied().filter(|n| mamoru_sensor::syscall_by_name(n).is_some()).collect();
+    let names: Vec<&str> = STATE_SYSCALLS
+        .iter()
+        .copied()
+        .filter(|n| mamoru_sensor::syscall_by_name(n).is_some())
+        .collect();
     let mut set = SyscallSet::from_names(&names).context("state syscall set")?;
     let mut event_codes = Vec::new();
     for (code, needed) in needed_codes.iter().enumerate() {
@@ -38,7 +112,10 @@ pub fn syscall_set(needed_codes: &[bool]) -> Result<SyscallSet> {
             set.insert(nr).context("syscall filter")?;
         }
     }
-    for nr in SyscallSet::from_event_codes(&event_codes).context("rule syscall set")?.iter() {
+    for nr in SyscallSet::from_event_codes(&event_codes)
+        .context("rule syscall set")?
+        .iter()
+    {
         set.insert(nr).context("syscall filter")?;
     }
     Ok(set)

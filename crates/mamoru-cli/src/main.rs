@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mamoru", version, about = "Threat detection with Falco's rules: live eBPF sensor, captures, cloud audit logs")]
+#[command(
+    name = "mamoru",
+    version,
+    about = "Threat detection with Falco's rules: live eBPF sensor, captures, cloud audit logs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,8 +65,12 @@ fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Rules { command: RulesCommand::Validate { files } } => cmd::rules::validate(&files),
-        Command::Rules { command: RulesCommand::List { rules } } => cmd::rules::list(&rules),
+        Command::Rules {
+            command: RulesCommand::Validate { files },
+        } => cmd::rules::validate(&files),
+        Command::Rules {
+            command: RulesCommand::List { rules },
+        } => cmd::rules::list(&rules),
         Command::Fields { source } => cmd::fields::list(source.as_deref()),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Run(args) => cmd::run::run(args),
@@ -82,5 +90,8 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("MAMORU_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

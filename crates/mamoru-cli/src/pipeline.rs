@@ -119,7 +119,13 @@ pub struct JsonPipeline<'r> {
 
 impl<'r> JsonPipeline<'r> {
     pub fn new(ruleset: &'r SourceRuleset<JsonSource>, ctx: JsonContext) -> Self {
-        JsonPipeline { ruleset, ctx, scratch: Scratch::new(), num: 0, stats: PipelineStats::default() }
+        JsonPipeline {
+            ruleset,
+            ctx,
+            scratch: Scratch::new(),
+            num: 0,
+            stats: PipelineStats::default(),
+        }
     }
 
     /// Evaluates one record and hands each alert to `emit`.
@@ -127,7 +133,9 @@ impl<'r> JsonPipeline<'r> {
         self.num += 1;
         self.stats.events += 1;
         self.ctx.observe(self.ruleset.source_name(), &rec.value, rec.ts_ns);
-        let ev = JsonEvent::new(&rec.value, &rec.raw, rec.ts_ns).with_num(self.num).with_context(&self.ctx);
+        let ev = JsonEvent::new(&rec.value, &rec.raw, rec.ts_ns)
+            .with_num(self.num)
+            .with_context(&self.ctx);
         let mut hits = Vec::new();
         self.ruleset.evaluate(&ev, &mut self.scratch, |r| hits.push(r));
         for rule in hits {

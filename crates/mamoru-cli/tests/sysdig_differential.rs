@@ -8,11 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/scap").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpus/scap")
+        .join(name)
 }
 
 /// sysdig 0.29 cannot open this one (it predates the block version); mamoru reads it (tested elsewhere).
-const SAMPLES: &[&str] = &["curl_google.scap", "sample.scap", "single_ipv6_conn.scap", "test_ipv6_client.scap"];
+const SAMPLES: &[&str] = &[
+    "curl_google.scap",
+    "sample.scap",
+    "single_ipv6_conn.scap",
+    "test_ipv6_client.scap",
+];
 
 const FILTERS: &[&str] = &[
     "evt.type=openat",
@@ -82,7 +89,10 @@ fn sysdig_select(file: &Path, filter: &str) -> Result<BTreeSet<EventKey>, String
         .output()
         .map_err(|e| format!("sysdig could not run ({e}); scripts/setup-deps installs it"))?;
     if !out.status.success() {
-        return Err(format!("sysdig rejected the filter: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "sysdig rejected the filter: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     let mut keys = BTreeSet::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -90,8 +100,15 @@ fn sysdig_select(file: &Path, filter: &str) -> Result<BTreeSet<EventKey>, String
         if parts.len() != 4 || parts[2] != "<" {
             continue;
         }
-        let (Ok(ts), Ok(tid)) = (parts[0].parse(), parts[1].parse()) else { continue };
-        keys.insert(EventKey { ts, tid, evt_type: parts[3].to_string(), exit: true });
+        let (Ok(ts), Ok(tid)) = (parts[0].parse(), parts[1].parse()) else {
+            continue;
+        };
+        keys.insert(EventKey {
+            ts,
+            tid,
+            evt_type: parts[3].to_string(),
+            exit: true,
+        });
     }
     Ok(keys)
 }
@@ -106,8 +123,10 @@ fn sysdig_select(file: &Path, filter: &str) -> Result<BTreeSet<EventKey>, String
 /// - threads (CLONE_THREAD): current libsinsp makes the caller's parent their parent (proc.pname of a thread is the
 ///   process's parent); sysdig 0.29 made the calling thread their parent.
 fn known_divergences(file: &Path) -> BTreeSet<EventKey> {
-    let mut out: BTreeSet<EventKey> =
-        select_events(file, "evt.type in (mmap, mmap2)").expect("mmap filter").into_iter().collect();
+    let mut out: BTreeSet<EventKey> = select_events(file, "evt.type in (mmap, mmap2)")
+        .expect("mmap filter")
+        .into_iter()
+        .collect();
     out.extend(select_events(file, "thread.ismain=false").expect("thread filter"));
     let renames = select_events(file, "evt.type=connect and fd.l4proto=udp and fd.name_changed=true").expect("renames");
     for udp in select_events(file, "fd.l4proto=udp").expect("udp filter") {
@@ -135,8 +154,11 @@ fn mamoru_selects_the_events_sysdig_selects() {
         let expanded = expand_filter(filter).unwrap_or_else(|e| panic!("mamoru rejects '{filter}': {e}"));
         for (sample, skip) in SAMPLES.iter().zip(&divergent) {
             let file = corpus(sample);
-            let mut ours: BTreeSet<EventKey> =
-                select_events(&file, filter).unwrap_or_else(|e| panic!("{sample}: {e:#}")).into_iter().filter(|k| k.exit).collect();
+            let mut ours: BTreeSet<EventKey> = select_events(&file, filter)
+                .unwrap_or_else(|e| panic!("{sample}: {e:#}"))
+                .into_iter()
+                .filter(|k| k.exit)
+                .collect();
             let mut theirs = match sysdig_select(&file, &expanded) {
                 Ok(k) => k,
                 Err(e) => {
@@ -168,7 +190,18 @@ fn mamoru_selects_the_events_sysdig_selects() {
     for r in &rejected_by_sysdig {
         eprintln!("skipped (sysdig 0.29 lacks it): {r}");
     }
-    assert!(mismatches.is_empty(), "{} mismatches:\n{}", mismatches.len(), mismatches.join("\n"));
-    assert!(compared >= 150, "too few comparisons ran ({compared}); sysdig rejected: {rejected_by_sysdig:#?}");
-    assert!(non_empty >= 60, "too few comparisons selected anything ({non_empty}): the test would prove little");
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        compared >= 150,
+        "too few comparisons ran ({compared}); sysdig rejected: {rejected_by_sysdig:#?}"
+    );
+    assert!(
+        non_empty >= 60,
+        "too few comparisons selected anything ({non_empty}): the test would prove little"
+    );
 }

@@ -79,11 +79,17 @@ fn default_runtime(path: &[u8]) -> &'static str {
         "cri-o"
     } else if has(b"libpod") || has(b"machine.slice") {
         "podman"
-    } else if has(b"kubepods") {
+    } else if has(b"kubepods") || is_containerd_namespace_layout(path) {
         "containerd"
     } else {
         "docker"
     }
+}
+
+/// `/<namespace>/<id>`: containerd's cgroupfs layout (`ctr run`, `nerdctl run`: `/default/<id>`, `/k8s.io/<id>`).
+fn is_containerd_namespace_layout(path: &[u8]) -> bool {
+    let comps: Vec<&[u8]> = path.split(|c| *c == b'/').filter(|c| !c.is_empty()).collect();
+    matches!(comps.as_slice(), [ns, id] if !ns.is_empty() && is_container_hex(id) && !is_container_hex(ns))
 }
 
 fn is_container_hex(id: &[u8]) -> bool {

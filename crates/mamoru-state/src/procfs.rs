@@ -114,7 +114,11 @@ pub fn read_proc(root: &Path) -> Result<ProcSnapshot, StateError> {
             r
         })
         .collect();
-    Ok(ProcSnapshot { threads, boot_ts: btime, report })
+    Ok(ProcSnapshot {
+        threads,
+        boot_ts: btime,
+        report,
+    })
 }
 
 pub(crate) fn seed(st: &mut State, root: &Path) -> Result<SeedReport, StateError> {

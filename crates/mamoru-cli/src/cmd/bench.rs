@@ -37,7 +37,12 @@ pub enum BenchCommand {
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
-        BenchCommand::Engine { events, match_every, rules, passes } => engine(events, match_every, &rules, passes),
+        BenchCommand::Engine {
+            events,
+            match_every,
+            rules,
+            passes,
+        } => engine(events, match_every, &rules, passes),
     }
 }
 
@@ -56,7 +61,12 @@ fn engine(n: usize, match_every: u64, rules: &[PathBuf], passes: usize) -> Resul
     let cfg = Config::default();
     let work = realistic_workload(n, 42, match_every);
     let bytes = work.events.len();
-    println!("workload: {} events ({} bytes of scap events), {} planted matches", work.len(), bytes, work.planted_matches);
+    println!(
+        "workload: {} events ({} bytes of scap events), {} planted matches",
+        work.len(),
+        bytes,
+        work.planted_matches
+    );
     let mut best: Option<PassResult> = None;
     for pass in 0..passes {
         let sets = crate::cmd::replay::load_rules(rules, &cfg)?;
@@ -79,7 +89,11 @@ fn engine(n: usize, match_every: u64, rules: &[PathBuf], passes: usize) -> Resul
         }
     }
     let best = best.expect("at least one pass");
-    println!("best: {:.0} events/s on one core ({:.1} ns/event)", work.len() as f64 / best.secs, best.secs * 1e9 / work.len() as f64);
+    println!(
+        "best: {:.0} events/s on one core ({:.1} ns/event)",
+        work.len() as f64 / best.secs,
+        best.secs * 1e9 / work.len() as f64
+    );
     per_type(&cfg, rules, &work)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -103,7 +117,13 @@ fn timed_pass(pipeline: &mut SyscallPipeline, work: &mamoru_cli::synth::Workload
         }
     }
     let secs = start.elapsed().as_secs_f64();
-    Ok(PassResult { secs, alerts, allocs_total: allocations() - start_allocs, allocs_nonmatching, nonmatching_events })
+    Ok(PassResult {
+        secs,
+        alerts,
+        allocs_total: allocations() - start_allocs,
+        allocs_nonmatching,
+        nonmatching_events,
+    })
 }
 
 /// Nanoseconds per event by event type: each event timed on its own, minus the cost of reading the clock.

@@ -42,12 +42,24 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
     };
     let file = File::create(&args.write).with_context(|| format!("creating {}", args.write.display()))?;
     let gzip = args.write.extension().is_some_and(|e| e == "gz");
-    let mut writer = ScapWriter::new(BufWriter::new(file), WriterOptions { gzip, ..WriterOptions::default() })?;
+    let mut writer = ScapWriter::new(
+        BufWriter::new(file),
+        WriterOptions {
+            gzip,
+            ..WriterOptions::default()
+        },
+    )?;
     write_initial_state(&mut writer)?;
     let stop = stop_flag()?;
     let n_syscalls = syscalls.len();
-    let mut sensor = Sensor::start(SensorConfig { syscalls, ..SensorConfig::default() })?;
-    eprintln!("mamoru: recording {n_syscalls} syscalls to {}; Ctrl-C to stop", args.write.display());
+    let mut sensor = Sensor::start(SensorConfig {
+        syscalls,
+        ..SensorConfig::default()
+    })?;
+    eprintln!(
+        "mamoru: recording {n_syscalls} syscalls to {}; Ctrl-C to stop",
+        args.write.display()
+    );
     let deadline = args.duration.map(|s| Instant::now() + Duration::from_secs_f64(s));
     let mut write_error = None;
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) && write_error.is_none() {
@@ -84,7 +96,9 @@ pub fn run(args: CaptureArgs) -> Result<ExitCode> {
 fn write_initial_state<W: std::io::Write>(writer: &mut ScapWriter<W>) -> Result<()> {
     let snap = read_proc(Path::new("/")).context("reading /proc")?;
     writer.write_machine_info(&MachineInfo {
-        num_cpus: std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1),
+        num_cpus: std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1),
         memory_size_bytes: 0,
         max_pid: 0,
         hostname: hostname().into_bytes(),
@@ -96,8 +110,10 @@ fn write_initial_state<W: std::io::Write>(writer: &mut ScapWriter<W>) -> Result<
         Err(e) => tracing::warn!("host users not recorded: {e}"),
     }
     let mut threads = snap.threads;
-    let fds: Vec<(i64, Vec<mamoru_event::FdRecord>)> =
-        threads.iter_mut().map(|t| (t.tid, std::mem::take(&mut t.fds))).collect();
+    let fds: Vec<(i64, Vec<mamoru_event::FdRecord>)> = threads
+        .iter_mut()
+        .map(|t| (t.tid, std::mem::take(&mut t.fds)))
+        .collect();
     writer.write_threads(&threads)?;
     for (tid, fds) in fds {
         if !fds.is_empty() {

@@ -43,7 +43,11 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     }
     cfg.apply_overrides(&args.overrides)?;
     if !known_sources().iter().any(|s| *s == args.source) {
-        bail!("unknown source '{}' (known: {})", args.source, known_sources().join(", "));
+        bail!(
+            "unknown source '{}' (known: {})",
+            args.source,
+            known_sources().join(", ")
+        );
     }
     let sets = load_rules(&args.rules, &cfg)?;
     let renderer = Renderer::new(cfg.format, hostname());
@@ -103,7 +107,9 @@ fn replay_scap(sets: Rulesets, inputs: &[PathBuf], emit: &mut impl FnMut(Alert))
         let mut reader =
             ScapReader::new(open_input(path)?).with_context(|| format!("{}: not a scap capture", path.display()))?;
         loop {
-            let rec = reader.next_record().with_context(|| format!("reading {}", path.display()))?;
+            let rec = reader
+                .next_record()
+                .with_context(|| format!("reading {}", path.display()))?;
             match rec {
                 None => break,
                 Some(Record::Event { event, .. }) => pipeline.on_event(&event, &mut *emit),

@@ -15,7 +15,11 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     for d in &sets.diagnostics {
         eprintln!("{d}");
     }
-    let errors = sets.diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = sets
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = sets.diagnostics.len() - errors;
     if errors > 0 {
         eprintln!("{} invalid: {errors} error(s), {warnings} warning(s)", describe(files));
@@ -23,13 +27,20 @@ pub fn validate(files: &[PathBuf]) -> Result<ExitCode> {
     }
     println!("{} ok ({warnings} warning(s))", describe(files));
     for (source, counts) in counts_per_source(&sets) {
-        println!("  {source}: {} rules, {} macros, {} lists", counts.rules, counts.macros, counts.lists);
+        println!(
+            "  {source}: {} rules, {} macros, {} lists",
+            counts.rules, counts.macros, counts.lists
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn describe(files: &[PathBuf]) -> String {
-    files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[derive(Default)]

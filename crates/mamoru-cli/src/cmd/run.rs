@@ -47,7 +47,11 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let sets = crate::cmd::replay::load_rules(&args.rules, &cfg)?;
     let syscalls = syscall_set(&sets.syscall.needed_event_codes())?;
     let host = hostname();
-    let mut state = State::new(StateConfig { live: true, hostname: host.clone().into_bytes(), ..Default::default() });
+    let mut state = State::new(StateConfig {
+        live: true,
+        hostname: host.clone().into_bytes(),
+        ..Default::default()
+    });
     seed_state(&mut state)?;
     let mut pipeline = SyscallPipeline::new(state, sets.syscall);
     let stop = stop_flag()?;
@@ -71,15 +75,17 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let mut parse_errors = 0u64;
     while !stop.load(Ordering::Relaxed) && deadline.is_none_or(|d| Instant::now() < d) {
         let mut printed = false;
-        let outcome = sensor.poll(Duration::from_millis(100), |cpu, bytes| match RawEvent::parse(bytes, cpu) {
-            Ok(raw) => pipeline.on_event(&raw, |alert| {
-                // A closed stdout ends the run through the stop check below, not a panic.
-                let _ = writeln!(out, "{}", renderer.render(&alert));
-                printed = true;
-            }),
-            Err(e) => {
-                parse_errors += 1;
-                tracing::warn!("undecodable event from the sensor: {e}");
+        let outcome = sensor.poll(Duration::from_millis(100), |cpu, bytes| {
+            match RawEvent::parse(bytes, cpu) {
+                Ok(raw) => pipeline.on_event(&raw, |alert| {
+                    // A closed stdout ends the run through the stop check below, not a panic.
+                    let _ = writeln!(out, "{}", renderer.render(&alert));
+                    printed = true;
+                }),
+                Err(e) => {
+                    parse_errors += 1;
+                    tracing::warn!("undecodable event from the sensor: {e}");
+                }
             }
         })?;
         if outcome.interrupted {
@@ -143,9 +149,18 @@ impl DropReporter {
             return None;
         }
         let emitted = now.totals.emitted.saturating_sub(prev.totals.emitted);
-        let ring_full = now.totals.dropped_ring_full.saturating_sub(prev.totals.dropped_ring_full);
-        let too_large = now.totals.dropped_too_large.saturating_sub(prev.totals.dropped_too_large);
-        let time_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
+        let ring_full = now
+            .totals
+            .dropped_ring_full
+            .saturating_sub(prev.totals.dropped_ring_full);
+        let too_large = now
+            .totals
+            .dropped_too_large
+            .saturating_sub(prev.totals.dropped_too_large);
+        let time_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
         Some(Alert {
             time_ns,
             rule: Arc::from("mamoru internal: syscall event drop"),

@@ -1148,6 +1148,16 @@ impl SysExtractor {
 
 // ---------------------------------------------------------------------------------------- user.* / group.* ----
 
+/// A user or group attribute as libsinsp gives it when the table has no entry (a container without that user in its
+/// /etc/passwd): id 0 is `root` (home `/root`), anything else the text `<NA>` — a value, not a missing field.
+fn user_or_default<'a>(found: Option<&'a [u8]>, id: u32, root_value: &'a [u8]) -> &'a [u8] {
+    match found {
+        Some(v) => v,
+        None if id == 0 && !root_value.is_empty() => root_value,
+        None => b"<NA>",
+    }
+}
+
 fn user(id: F, ev: &SysEvent<'_>, out: &mut Values) {
     use F::*;
     let Some(t) = ev.thread else {
@@ -1156,19 +1166,39 @@ fn user(id: F, ev: &SysEvent<'_>, out: &mut Values) {
     let st = ev.state;
     match id {
         UserUid => out.push_u64(u64::from(t.uid)),
-        UserName => push_opt(out, st.user_of(t, t.uid).map(|u| u.name.as_slice())),
-        UserHomedir => push_opt(out, st.user_of(t, t.uid).map(|u| u.home.as_slice())),
-        UserShell => push_opt(out, st.user_of(t, t.uid).map(|u| u.shell.as_slice())),
+        UserName => out.push_bytes(user_or_default(
+            st.user_of(t, t.uid).map(|u| u.name.as_slice()),
+            t.uid,
+            b"root",
+        )),
+        UserHomedir => out.push_bytes(user_or_default(
+            st.user_of(t, t.uid).map(|u| u.home.as_slice()),
+            t.uid,
+            b"/root",
+        )),
+        UserShell => out.push_bytes(user_or_default(
+            st.user_of(t, t.uid).map(|u| u.shell.as_slice()),
+            u32::MAX,
+            b"",
+        )),
         UserLoginuid => out.push_i64(if t.loginuid == u32::MAX {
             -1
         } else {
             i64::from(t.loginuid)
         }),
         UserLoginname if t.loginuid != u32::MAX => {
-            push_opt(out, st.user_of(t, t.loginuid).map(|u| u.name.as_slice()));
+            out.push_bytes(user_or_default(
+                st.user_of(t, t.loginuid).map(|u| u.name.as_slice()),
+                t.loginuid,
+                b"root",
+            ));
         }
         GroupGid => out.push_u64(u64::from(t.gid)),
-        GroupName => push_opt(out, st.group_of(t, t.gid).map(|g| g.name.as_slice())),
+        GroupName => out.push_bytes(user_or_default(
+            st.group_of(t, t.gid).map(|g| g.name.as_slice()),
+            t.gid,
+            b"root",
+        )),
         _ => {}
     }
 }
