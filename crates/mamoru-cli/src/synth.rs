@@ -75,7 +75,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -84,12 +84,15 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// Open fds per simulated process before the generator closes one.
+const MAX_OPEN_FDS: usize = 48;
 
 /// A generated workload: the processes alive when it starts, and the events, stored back to back.
 pub struct Workload {
@@ -231,8 +234,13 @@ pub fn realistic_workload(n: usize, seed: u64, match_every: u64) -> Workload {
     while w.len() < n {
         ts += 1_000;
         let pi = rng.below(procs.len() as u64) as usize;
-        let roll = rng.below(1000);
-        if match_every > 0 && (w.len() as u64 + 1) % match_every == 0 {
+        // Real processes keep bounded fd tables (a few dozen entries): past that, the next event is a close.
+        let roll = if procs[pi].open_fds.len() >= MAX_OPEN_FDS {
+            500
+        } else {
+            rng.below(1000)
+        };
+        if match_every > 0 && (w.len() as u64 + 1).is_multiple_of(match_every) {
             let p = &procs[pi];
             let fd = p.next_fd;
             let ev = event(

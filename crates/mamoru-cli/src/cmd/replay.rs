@@ -42,7 +42,7 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
         cfg.format = f;
     }
     cfg.apply_overrides(&args.overrides)?;
-    if !known_sources().iter().any(|s| *s == args.source) {
+    if !known_sources().contains(&args.source) {
         bail!(
             "unknown source '{}' (known: {})",
             args.source,
@@ -66,7 +66,6 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
     } else {
         replay_json(&sets, &args.source, &args.inputs, &mut emit)?
     };
-    drop(emit);
     out.flush().ok();
     if let Some(e) = write_err {
         if e.kind() != io::ErrorKind::BrokenPipe {
