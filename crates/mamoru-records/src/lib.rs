@@ -962,3 +962,34 @@ impl<'d> LineCounter<'d> {
         self.line
     }
 }
+
+/// Entry point of the fuzz targets (crates/mamoru-records/fuzz) and of the stable-Rust fuzz runner: arbitrary bytes
+/// framed as records of every source, with small limits so that the memory bounds are exercised too. Never panics
+/// on any input; errors are reported through the iterator and reading goes on or stops cleanly.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::{Limits, RecordReader, RecordSource};
+
+    pub fn read_everything(data: &[u8]) {
+        let limits = Limits {
+            max_record_bytes: 64 << 10,
+            max_document_bytes: 1 << 20,
+            max_input_bytes: 4 << 20,
+        };
+        for source in &RecordSource::ALL {
+            let Ok(reader) = RecordReader::from_reader("fuzz", std::io::Cursor::new(data.to_vec()), *source, limits)
+            else {
+                continue;
+            };
+            for (i, rec) in reader.enumerate() {
+                if i > 100_000 {
+                    break;
+                }
+                if let Ok(r) = rec {
+                    // The raw bytes handed to extractors must be the record's own JSON text.
+                    debug_assert!(serde_json::from_slice::<serde_json::Value>(&r.raw).is_ok());
+                }
+            }
+        }
+    }
+}
