@@ -51,7 +51,9 @@ fn field_json(v: &FieldJson) -> Value {
         FieldJson::Null => Value::Null,
         FieldJson::U64(n) => Value::from(*n),
         FieldJson::I64(n) => Value::from(*n),
-        FieldJson::F64(n) => serde_json::Number::from_f64(*n).map(Value::Number).unwrap_or(Value::Null),
+        FieldJson::F64(n) => serde_json::Number::from_f64(*n)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
         FieldJson::Bool(b) => Value::Bool(*b),
         FieldJson::String(s) => Value::String(s.clone()),
         FieldJson::Array(items) => Value::Array(items.iter().map(field_json).collect()),
@@ -82,7 +84,10 @@ pub fn render_json(alert: &Alert, hostname: &str) -> String {
     obj.insert("priority".into(), Value::String(alert.priority.as_str().to_string()));
     obj.insert("rule".into(), Value::String(alert.rule.to_string()));
     obj.insert("source".into(), Value::String(alert.source.to_string()));
-    obj.insert("tags".into(), Value::Array(alert.tags.iter().map(|t| Value::String(t.clone())).collect()));
+    obj.insert(
+        "tags".into(),
+        Value::Array(alert.tags.iter().map(|t| Value::String(t.clone())).collect()),
+    );
     obj.insert("time".into(), Value::String(format_rfc3339_nanos(alert.time_ns, "Z")));
     Value::Object(obj).to_string()
 }
@@ -134,7 +139,10 @@ mod tests {
         assert_eq!(v["priority"], "Warning");
         assert_eq!(v["source"], "syscall");
         assert_eq!(v["time"], "2016-08-04T16:17:57.881781397Z");
-        assert_eq!(v["output"], "2016-08-04T16:17:57.881781397+0000: Warning An open was seen (command=cat /dev/null)");
+        assert_eq!(
+            v["output"],
+            "2016-08-04T16:17:57.881781397+0000: Warning An open was seen (command=cat /dev/null)"
+        );
         assert_eq!(v["tags"], serde_json::json!(["filesystem", "process"]));
         assert_eq!(v["output_fields"]["evt.time"], 1_470_327_477_881_781_397u64);
         assert_eq!(v["output_fields"]["proc.cmdline"], "cat /dev/null");

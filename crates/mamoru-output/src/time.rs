@@ -33,7 +33,13 @@ pub fn format_rfc3339_nanos(ts_ns: u64, zone: &str) -> String {
 pub fn format_time_of_day(ts_ns: u64) -> String {
     let secs = ts_ns / 1_000_000_000;
     let sod = secs % 86_400;
-    format!("{:02}:{:02}:{:02}.{:09}", sod / 3600, (sod % 3600) / 60, sod % 60, ts_ns % 1_000_000_000)
+    format!(
+        "{:02}:{:02}:{:02}.{:09}",
+        sod / 3600,
+        (sod % 3600) / 60,
+        sod % 60,
+        ts_ns % 1_000_000_000
+    )
 }
 
 #[cfg(test)]
@@ -43,7 +49,10 @@ mod tests {
     #[test]
     fn formats_falco_golden_timestamp() {
         // The timestamp of Falco's cat_write.scap golden alert.
-        assert_eq!(format_rfc3339_nanos(1_470_327_477_881_781_397, "Z"), "2016-08-04T16:17:57.881781397Z");
+        assert_eq!(
+            format_rfc3339_nanos(1_470_327_477_881_781_397, "Z"),
+            "2016-08-04T16:17:57.881781397Z"
+        );
         assert_eq!(format_time_of_day(1_470_327_477_881_781_397), "16:17:57.881781397");
     }
 
@@ -51,7 +60,13 @@ mod tests {
     fn handles_epoch_leap_years_and_century_rules() {
         assert_eq!(format_rfc3339_nanos(0, "Z"), "1970-01-01T00:00:00.000000000Z");
         // 2000-02-29 (divisible by 400: leap) and 2100-03-01 (divisible by 100: not leap).
-        assert_eq!(format_rfc3339_nanos(951_782_400 * 1_000_000_000, "Z"), "2000-02-29T00:00:00.000000000Z");
-        assert_eq!(format_rfc3339_nanos(4_107_542_400 * 1_000_000_000, "Z"), "2100-03-01T00:00:00.000000000Z");
+        assert_eq!(
+            format_rfc3339_nanos(951_782_400 * 1_000_000_000, "Z"),
+            "2000-02-29T00:00:00.000000000Z"
+        );
+        assert_eq!(
+            format_rfc3339_nanos(4_107_542_400 * 1_000_000_000, "Z"),
+            "2100-03-01T00:00:00.000000000Z"
+        );
     }
 }

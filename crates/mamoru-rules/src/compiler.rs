@@ -269,7 +269,9 @@ fn attribute_source(
         out.list_sources.resize(compiled_lists.len(), BTreeSet::new());
     }
     while let Some(l) = reached_lists.pop() {
-        let Some(sources) = out.list_sources.get_mut(l) else { continue };
+        let Some(sources) = out.list_sources.get_mut(l) else {
+            continue;
+        };
         if sources.insert(source.to_string()) {
             reached_lists.extend(compiled_lists[l].includes.iter().copied());
         }
@@ -539,7 +541,11 @@ fn substitute_lists(text: &str, lists: &mut [CompiledList]) -> Substituted {
         }
     }
     let text = String::from_utf8(cnd).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-    Substituted { text, origin: map, used_lists }
+    Substituted {
+        text,
+        origin: map,
+        used_lists,
+    }
 }
 
 fn is_list_blank(b: u8) -> bool {
