@@ -58,10 +58,13 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
             }
         }
         _ => {
+            let start = i;
             while i < b.len() && !matches!(b[i], b',' | b'}' | b']') && !is_ws(b[i]) {
                 i += 1;
             }
-            Some(i)
+            // A scalar is at least one byte: a stray `}` or `]` is malformed, and must not read as an empty value
+            // (callers walking arrays would otherwise never advance).
+            (i > start).then_some(i)
         }
     }
 }
@@ -143,5 +146,14 @@ mod tests {
         assert_eq!(find_member(doc, "missing"), None);
         assert_eq!(element_spans(b"[]").unwrap(), Vec::<Range<usize>>::new());
         assert_eq!(element_spans(b"{}"), None);
+    }
+
+    #[test]
+    fn malformed_arrays_end_the_walk_instead_of_looping() {
+        // Found by the fuzz runner: a stray closing brace inside an array made the walker spin, pushing empty spans
+        // until memory ran out.
+        assert_eq!(element_spans(b"[ {\"a\":1}, } ]"), None);
+        assert_eq!(element_spans(b"[}"), None);
+        assert_eq!(find_member(b"{\"k\": }", "k"), None);
     }
 }

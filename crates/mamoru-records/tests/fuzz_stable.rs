@@ -104,6 +104,10 @@ fn records_reader_survives_mutated_inputs() {
     while Instant::now() < deadline {
         let pick = rng.below(seeds.len());
         let input = mutate(&mut rng, &seeds[pick]);
+        if let Ok(path) = std::env::var("MAMORU_FUZZ_LAST") {
+            // An abort (out of memory, stack overflow) cannot be caught: keep the input that was running.
+            let _ = std::fs::write(path, &input);
+        }
         if catch_unwind(AssertUnwindSafe(|| read_everything(&input))).is_err() {
             let path = std::env::temp_dir().join(format!("mamoru-records-crash-{runs}.bin"));
             std::fs::write(&path, &input).expect("save crash");
@@ -112,6 +116,14 @@ fn records_reader_survives_mutated_inputs() {
         runs += 1;
     }
     eprintln!("{runs} mutated inputs, no panic");
+}
+
+/// Replays one saved input: `MAMORU_FUZZ_INPUT=/path cargo test -p mamoru-records --test fuzz_stable replay`.
+#[test]
+fn replay_saved_input() {
+    if let Ok(path) = std::env::var("MAMORU_FUZZ_INPUT") {
+        read_everything(&std::fs::read(path).expect("saved input"));
+    }
 }
 
 #[test]
