@@ -278,6 +278,8 @@ impl Fd {
     /// Re-renders `name` from the socket tuple (IP sockets) after the tuple changed.
     pub fn render_tuple_name(&mut self) {
         self.name.clear();
+        // Room for an IPv4 tuple at once (new sockets start with an empty buffer).
+        self.name.reserve(48);
         match &self.kind {
             FdKind::Ipv4 {
                 sip, sport, dip, dport, ..
@@ -353,6 +355,19 @@ impl Fd {
 
 /// A connected IP socket entry (role unknown: from `/proc` or a capture's fd table).
 pub fn socket_from_tuple(v4: bool, sip: IpAddr, sport: u16, dip: IpAddr, dport: u16, l4: L4) -> Fd {
+    socket_from_tuple_in(Vec::new(), v4, sip, sport, dip, dport, l4)
+}
+
+/// [`socket_from_tuple`] rendering the name into `name` (an empty buffer to reuse).
+pub(crate) fn socket_from_tuple_in(
+    name: Vec<u8>,
+    v4: bool,
+    sip: IpAddr,
+    sport: u16,
+    dip: IpAddr,
+    dport: u16,
+    l4: L4,
+) -> Fd {
     let kind = if v4 {
         FdKind::Ipv4 {
             sip,
@@ -371,6 +386,7 @@ pub fn socket_from_tuple(v4: bool, sip: IpAddr, sport: u16, dip: IpAddr, dport: 
         }
     };
     let mut fd = Fd::new(kind);
+    fd.name = name;
     fd.connected = true;
     fd.role = Role::Client;
     fd.render_tuple_name();
@@ -399,8 +415,38 @@ pub fn unix(source: u64, dest: u64, path: &[u8]) -> Fd {
 
 /// `ip:port`; IPv6 addresses are printed without brackets, as libsinsp does.
 pub fn write_endpoint(out: &mut Vec<u8>, ip: &IpAddr, port: u16) {
-    // Writing into a Vec cannot fail.
-    let _ = write!(out, "{ip}:{port}");
+    match ip {
+        // IPv4 endpoints are rendered on every connect/accept: plain digit writing beats the formatting machinery.
+        IpAddr::V4(v4) => {
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                write_decimal(out, u32::from(octet));
+            }
+        }
+        // Writing into a Vec cannot fail.
+        IpAddr::V6(_) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+    out.push(b':');
+    write_decimal(out, u32::from(port));
+}
+
+/// Appends `v` in decimal.
+fn write_decimal(out: &mut Vec<u8>, mut v: u32) {
+    let mut digits = [0u8; 10];
+    let mut n = digits.len();
+    loop {
+        n -= 1;
+        digits[n] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[n..]);
 }
 
 /// `sip:sport->dip:dport`.
@@ -436,6 +482,13 @@ mod tests {
         assert_eq!(s.name, b":::8080");
         assert_eq!(s.kind.type_name(), "ipv6");
         let u = unix(0xffff1, 0xffff2, b"/run/x.sock");
+        let mut e = Vec::new();
+        for (ip, port) in [("0.0.0.0", 0), ("255.255.255.255", 65535), ("10.0.10.1", 100)] {
+            e.clear();
+            let addr: IpAddr = ip.parse().unwrap_or(UNSPEC4);
+            write_endpoint(&mut e, &addr, port);
+            assert_eq!(e, format!("{addr}:{port}").as_bytes());
+        }
         assert_eq!(u.name, b"ffff1->ffff2 /run/x.sock");
     }
 }

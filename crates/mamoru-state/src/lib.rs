@@ -43,6 +43,7 @@ use hash::IdMap;
 use mamoru_event::{FdRecord, GroupRecord, InterfaceRecord, RawEvent, ThreadRecord, UserRecord};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Errors of the state engine's I/O paths (seeding from `/proc` or passwd files).
@@ -116,7 +117,9 @@ pub struct StateStats {
 /// The fd table and working directory shared by the threads of one process.
 #[derive(Debug, Clone, Default)]
 pub struct ProcGroup {
-    pub fds: IdMap<i64, Fd>,
+    /// The fd table, shared copy-on-write: a forked child starts with its parent's table and the first change on
+    /// either side copies it (most children exec right away and keep only a few fds, so most copies never happen).
+    pub fds: Arc<IdMap<i64, Fd>>,
     /// Working directory, libsinsp style: absolute with a trailing `/`.
     pub cwd: Vec<u8>,
     /// Thread ids in the table that use this group.
@@ -143,6 +146,15 @@ struct Pending {
     fds: Vec<(i64, i64)>,
 }
 
+/// Keeps `buf` in `pool` for reuse if it is worth keeping and the pool has room.
+pub(crate) fn recycle_name_buf(pool: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
+    if buf.capacity() == 0 || buf.capacity() > NAME_BUF_MAX_CAPACITY || pool.len() >= NAME_BUF_POOL {
+        return;
+    }
+    buf.clear();
+    pool.push(buf);
+}
+
 /// Ancestor walks stop after this many steps (and on loops).
 pub const MAX_ANCESTORS: usize = 256;
 
@@ -167,7 +179,21 @@ pub struct State {
     enter_bytes: usize,
     stats: StateStats,
     lookup_window: (u64, u32),
+    /// Name buffers of removed fds, reused by the next opens: a process that opens and closes files keeps
+    /// recycling the same few buffers instead of allocating two per open.
+    pub(crate) name_bufs: Vec<Vec<u8>>,
+    /// Removed thread entries whose buffers new clones reuse (process churn then allocates little).
+    pub(crate) spare_threads: Vec<Thread>,
+    /// The event fd's name before the event (`fd.name_changed`), in a reused buffer.
+    pub(crate) name_before: Vec<u8>,
 }
+
+/// Removed thread entries kept for reuse.
+const SPARE_THREADS: usize = 64;
+
+/// Buffers kept for reuse (and the largest capacity worth keeping).
+const NAME_BUF_POOL: usize = 256;
+const NAME_BUF_MAX_CAPACITY: usize = 4096;
 
 impl Default for State {
     fn default() -> Self {
@@ -193,6 +219,9 @@ impl State {
             enter_bytes: 0,
             stats: StateStats::default(),
             lookup_window: (0, 0),
+            name_bufs: Vec::new(),
+            spare_threads: Vec::new(),
+            name_before: Vec::new(),
         }
     }
 
@@ -397,26 +426,20 @@ impl State {
 
     /// [`State::resolve_at_path`] into a caller buffer.
     pub fn resolve_at_path_into(&self, t: &Thread, dirfd: Option<i64>, path: &[u8], out: &mut Vec<u8>) {
-        let dir = self.dirfd_base(t, dirfd, path);
-        path::join_into(&dir, path, out);
+        path::join_into(self.dirfd_base(t, dirfd, path), path, out);
     }
 
-    /// The directory a relative `path` is resolved against (libsinsp's `parse_dirfd`).
-    pub(crate) fn dirfd_base(&self, t: &Thread, dirfd: Option<i64>, path: &[u8]) -> Vec<u8> {
+    /// The directory a relative `path` is resolved against (libsinsp's `parse_dirfd`); empty for absolute paths.
+    /// A directory fd's name may lack the trailing `/`: joining adds the separator.
+    pub(crate) fn dirfd_base<'a>(&'a self, t: &Thread, dirfd: Option<i64>, path: &[u8]) -> &'a [u8] {
         if path.first() == Some(&b'/') {
-            return Vec::new();
+            return b"";
         }
         match dirfd {
-            None | Some(parse::AT_FDCWD) => self.cwd(t).to_vec(),
+            None | Some(parse::AT_FDCWD) => self.cwd(t),
             Some(fd) => match self.fd(t, fd) {
-                Some(f) if !f.name.is_empty() => {
-                    let mut d = f.name.clone();
-                    if !d.ends_with(b"/") {
-                        d.push(b'/');
-                    }
-                    d
-                }
-                _ => b"<UNKNOWN>/".to_vec(),
+                Some(f) if !f.name.is_empty() => &f.name,
+                _ => b"<UNKNOWN>/",
             },
         }
     }
@@ -454,7 +477,9 @@ impl State {
     /// [`State::flush_pending`].
     pub fn process_event(&mut self, raw: &RawEvent<'_>) -> EventContext {
         self.flush_pending();
-        self.failed_open = None;
+        if let Some(f) = self.failed_open.take() {
+            self.recycle_fd(f);
+        }
         self.prev_ts = (self.stats.events > 0).then_some(self.ctx.ts);
         self.stats.events += 1;
         if self.first_ts.is_none() {
@@ -474,7 +499,11 @@ impl State {
         let fds = std::mem::take(&mut self.pending.fds);
         for (group, fd) in &fds {
             if let Some(g) = self.groups.get_mut(group) {
-                g.fds.remove(fd);
+                if g.fds.contains_key(fd) {
+                    if let Some(f) = Arc::make_mut(&mut g.fds).remove(fd) {
+                        self.recycle_fd(f);
+                    }
+                }
             }
         }
         let mut fds = fds;
@@ -492,6 +521,25 @@ impl State {
     }
 
     // ----------------------------------------------------------------------------------- table maintenance ----
+
+    /// An empty buffer for an fd name (a recycled one when available).
+    pub(crate) fn take_name_buf(&mut self) -> Vec<u8> {
+        self.name_bufs.pop().unwrap_or_default()
+    }
+
+    /// Keeps the buffers of a dropped process group (its fd table unless another process still shares it).
+    fn recycle_group(&mut self, g: ProcGroup) {
+        recycle_name_buf(&mut self.name_bufs, g.cwd);
+        if let Ok(fds) = Arc::try_unwrap(g.fds) {
+            fds.into_values().for_each(|f| self.recycle_fd(f));
+        }
+    }
+
+    /// Keeps the name buffers of a dropped fd entry for reuse.
+    pub(crate) fn recycle_fd(&mut self, f: Fd) {
+        recycle_name_buf(&mut self.name_bufs, f.name);
+        recycle_name_buf(&mut self.name_bufs, f.name_raw);
+    }
 
     /// Inserts a thread (replacing an entry with the same tid), evicting first if the table is at its ceiling.
     pub(crate) fn insert_thread(&mut self, t: Thread) {
@@ -546,7 +594,9 @@ impl State {
                 g.alive = g.alive.saturating_sub(1);
             }
             if g.members.is_empty() {
-                self.groups.remove(&t.group);
+                if let Some(old) = self.groups.remove(&t.group) {
+                    self.recycle_group(old);
+                }
             }
         }
         if !t.children.is_empty() {
@@ -567,6 +617,9 @@ impl State {
                     }
                 }
             }
+        }
+        if self.spare_threads.len() < SPARE_THREADS {
+            self.spare_threads.push(t);
         }
     }
 
@@ -654,12 +707,18 @@ impl State {
             self.stats.dropped_fds += 1;
             return;
         }
-        g.fds.insert(num, fd);
+        if let Some(old) = Arc::make_mut(&mut g.fds).insert(num, fd) {
+            self.recycle_fd(old);
+        }
     }
 
     pub(crate) fn fd_mut(&mut self, tid: i64, num: i64) -> Option<&mut Fd> {
         let group = self.threads.get(&tid)?.group;
-        self.groups.get_mut(&group)?.fds.get_mut(&num)
+        let g = self.groups.get_mut(&group)?;
+        if !g.fds.contains_key(&num) {
+            return None;
+        }
+        Arc::make_mut(&mut g.fds).get_mut(&num)
     }
 
     pub(crate) fn fd_of_tid(&self, tid: i64, num: i64) -> Option<&Fd> {

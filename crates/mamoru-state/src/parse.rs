@@ -4,13 +4,14 @@
 
 use crate::caps::ALL_CAPS;
 use crate::fd::{self, oflags, Fd, FdKind, Role, L4};
+use crate::hash::IdMap;
 use crate::path;
-use crate::thread::{clone_flags as cl, exe_flags, Thread};
+use crate::thread::{assign_bytes, clone_flags as cl, exe_flags, Thread};
 use crate::{EventContext, State};
 use mamoru_event::{cat, event_info, event_table, flags, Direction, EventBuilder, RawEvent, SockAddr, SockTuple};
 use mamoru_event::{GroupRecord, UserRecord};
 use std::net::IpAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// `AT_FDCWD` as the drivers encode it.
 pub(crate) const AT_FDCWD: i64 = -100;
@@ -194,14 +195,16 @@ fn handlers() -> &'static [H] {
 }
 
 /// An exit event plus, for old layouts, the matching enter event.
+/// Both are borrowed: a `RawEvent` carries its parameter spans and is large to copy.
 #[derive(Clone, Copy)]
-struct Ev<'a> {
-    raw: RawEvent<'a>,
-    enter: Option<RawEvent<'a>>,
+struct Ev<'r, 'a> {
+    raw: &'r RawEvent<'a>,
+    enter: Option<&'r RawEvent<'a>>,
 }
 
-impl<'a> Ev<'a> {
-    fn find(&self, name: &str) -> Option<(RawEvent<'a>, usize)> {
+impl<'a> Ev<'_, 'a> {
+    /// The event holding a non-empty parameter `name` and its index (borrowed: a `RawEvent` is large to copy).
+    fn find(&self, name: &str) -> Option<(&RawEvent<'a>, usize)> {
         if let Some(i) = self.raw.param_index(name) {
             if self.raw.param(i).is_some_and(|b| !b.is_empty()) {
                 return Some((self.raw, i));
@@ -251,7 +254,7 @@ pub(crate) fn process(st: &mut State, raw: &RawEvent<'_>) {
         fd: None,
         fd_name_changed: false,
     };
-    let ev0 = Ev { raw: *raw, enter: None };
+    let ev0 = Ev { raw, enter: None };
     match h {
         H::Meta => return,
         H::UserAdded | H::UserDeleted | H::GroupAdded | H::GroupDeleted => {
@@ -287,21 +290,39 @@ pub(crate) fn process(st: &mut State, raw: &RawEvent<'_>) {
     let enter = RawEvent::parse(&enter_buf, raw.cpu)
         .ok()
         .filter(|e| e.etype.checked_add(1) == Some(raw.etype) || (raw.name() == "execve" && e.name() == "execveat"));
-    let ev = Ev { raw: *raw, enter };
+    let ev = Ev {
+        raw,
+        enter: enter.as_ref(),
+    };
     st.ctx.fd = event_fd(&ev);
     let tracks_name = matches!(h, H::Bind | H::Connect | H::SockIo { .. });
-    let before = if tracks_name {
-        name_hash(st, tid, st.ctx.fd)
-    } else {
-        None
-    };
+    // The name before the event, kept in a reused buffer (`None`: no such fd).
+    let mut before = std::mem::take(&mut st.name_before);
+    let had_fd = tracks_name && copy_fd_name(st, tid, st.ctx.fd, &mut before);
     dispatch(st, &ev, h, tid);
     if tracks_name {
-        st.ctx.fd_name_changed = before != name_hash(st, tid, st.ctx.fd);
+        let after = st.ctx.fd.and_then(|n| st.fd_of_tid(tid, n)).map(|f| f.name.as_slice());
+        st.ctx.fd_name_changed = match after {
+            Some(name) => !had_fd || name != before.as_slice(),
+            None => had_fd,
+        };
+    }
+    st.name_before = before;
+}
+
+/// Copies the name of fd `fd` of `tid` into `out`; false when there is no such fd.
+fn copy_fd_name(st: &State, tid: i64, fd: Option<i64>, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    match fd.and_then(|n| st.fd_of_tid(tid, n)) {
+        Some(f) => {
+            out.extend_from_slice(&f.name);
+            true
+        }
+        None => false,
     }
 }
 
-fn dispatch(st: &mut State, ev: &Ev<'_>, h: H, tid: i64) {
+fn dispatch(st: &mut State, ev: &Ev<'_, '_>, h: H, tid: i64) {
     match h {
         H::Clone => on_clone(st, ev, tid),
         H::Execve => on_execve(st, ev, tid),
@@ -337,20 +358,12 @@ fn dispatch(st: &mut State, ev: &Ev<'_>, h: H, tid: i64) {
     }
 }
 
-fn name_hash(st: &State, tid: i64, fd: Option<i64>) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let f = st.fd_of_tid(tid, fd?)?;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    f.name.hash(&mut h);
-    Some(h.finish())
-}
-
 /// The fd an exit event uses or creates, from its own parameters.
 pub(crate) fn exit_event_fd(raw: &RawEvent<'_>) -> Option<i64> {
-    event_fd(&Ev { raw: *raw, enter: None })
+    event_fd(&Ev { raw, enter: None })
 }
 
-fn event_fd(ev: &Ev<'_>) -> Option<i64> {
+fn event_fd(ev: &Ev<'_, '_>) -> Option<i64> {
     let info = ev.raw.info();
     if info.dir != Direction::Exit {
         return None;
@@ -371,7 +384,7 @@ fn event_fd(ev: &Ev<'_>) -> Option<i64> {
     None
 }
 
-fn first_fd_param(ev: &Ev<'_>) -> Option<i64> {
+fn first_fd_param(ev: &Ev<'_, '_>) -> Option<i64> {
     let info = ev.raw.info();
     let i = info.params.iter().position(|p| {
         matches!(p.ty, mamoru_event::ParamType::Fd | mamoru_event::ParamType::Fd32)
@@ -444,17 +457,59 @@ fn store_enter(st: &mut State, raw: &RawEvent<'_>, tid: i64) {
 // ---------------------------------------------------------------------------------------------- processes ----
 
 /// Copies what a new process or thread inherits from `p`.
-fn inherit(p: &Thread, child_tid: i64) -> Thread {
+/// `spare` is a removed entry whose buffers are reused (its values are all replaced).
+fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>) -> Thread {
+    let Thread {
+        mut comm,
+        mut exe,
+        mut exepath,
+        mut args,
+        mut env,
+        mut root,
+        mut cgroups,
+        mut container_id,
+        mut container_full_id,
+        mut args_text,
+        mut cmdline,
+        mut exeline,
+        mut children,
+        mut last_enter,
+        ..
+    } = spare.unwrap_or_default();
+    comm.clone_from(&p.comm);
+    exe.clone_from(&p.exe);
+    exepath.clone_from(&p.exepath);
+    args.clone_from(&p.args);
+    env.clone_from(&p.env);
+    root.clone_from(&p.root);
+    cgroups.truncate(p.cgroups.len());
+    for (i, (subsys, path)) in p.cgroups.iter().enumerate() {
+        match cgroups.get_mut(i) {
+            Some((s, q)) => {
+                s.clone_from(subsys);
+                q.clone_from(path);
+            }
+            None => cgroups.push((subsys.clone(), path.clone())),
+        }
+    }
+    container_id.clone_from(&p.container_id);
+    container_full_id.clone_from(&p.container_full_id);
+    // Rendered or filled later; empty as in a new entry.
+    args_text.clear();
+    cmdline.clear();
+    exeline.clear();
+    children.clear();
+    last_enter.clear();
     Thread {
         tid: child_tid,
         sid: p.sid,
         vpgid: p.vpgid,
         pgid: p.pgid,
-        comm: p.comm.clone(),
-        exe: p.exe.clone(),
-        exepath: p.exepath.clone(),
-        args: p.args.clone(),
-        env: p.env.clone(),
+        comm,
+        exe,
+        exepath,
+        args,
+        env,
         uid: p.uid,
         gid: p.gid,
         loginuid: p.loginuid,
@@ -471,26 +526,31 @@ fn inherit(p: &Thread, child_tid: i64) -> Thread {
         exe_from_memfd: p.exe_from_memfd,
         fdlimit: p.fdlimit,
         pidns_init_start_ts: p.pidns_init_start_ts,
-        root: p.root.clone(),
-        cgroups: p.cgroups.clone(),
-        container_id: p.container_id.clone(),
-        container_full_id: p.container_full_id.clone(),
+        root,
+        cgroups,
+        container_id,
+        container_full_id,
         container_runtime: p.container_runtime,
         reaper_tid: -1,
+        args_text,
+        cmdline,
+        exeline,
+        children,
+        last_enter,
         ..Default::default()
     }
 }
 
 /// Fills a new thread from the clone event's own parameters.
-fn fill_from_clone(t: &mut Thread, ev: &Ev<'_>, ts: u64) {
+fn fill_from_clone(t: &mut Thread, ev: &Ev<'_, '_>, ts: u64) {
     if let Some(exe) = ev.str("exe") {
-        t.exe = exe.to_vec();
+        assign_bytes(&mut t.exe, exe);
     }
     if let Some(args) = ev.bytes("args") {
         t.set_args_from_param(args);
     }
     match ev.str("comm") {
-        Some(c) => t.comm = c.to_vec(),
+        Some(c) => assign_bytes(&mut t.comm, c),
         None if !t.exe.is_empty() && t.comm.is_empty() => t.comm = t.exe.clone(),
         None => {}
     }
@@ -510,7 +570,7 @@ fn fill_from_clone(t: &mut Thread, ev: &Ev<'_>, ts: u64) {
     t.render_cmdline();
 }
 
-fn on_clone(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_clone(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     match ev.res() {
         Some(0) => clone_child(st, ev, tid),
         Some(child) if child > 0 => clone_caller(st, ev, tid, child),
@@ -520,7 +580,7 @@ fn on_clone(st: &mut State, ev: &Ev<'_>, tid: i64) {
 
 /// The parent's side of clone: creates the child unless the child's own event is the reliable source (pid
 /// namespaces, vfork).
-fn clone_caller(st: &mut State, ev: &Ev<'_>, caller_tid: i64, child_tid: i64) {
+fn clone_caller(st: &mut State, ev: &Ev<'_, '_>, caller_tid: i64, child_tid: i64) {
     let ts = ev.raw.ts;
     let flags = ev.uint("flags").unwrap_or(0) as u32;
     let Some(caller) = st.threads.get_mut(&caller_tid) else {
@@ -570,7 +630,7 @@ fn clone_caller(st: &mut State, ev: &Ev<'_>, caller_tid: i64, child_tid: i64) {
     let Some(caller) = st.threads.get(&caller_tid) else {
         return;
     };
-    let mut child = inherit(caller, child_tid);
+    let mut child = inherit(caller, child_tid, st.spare_threads.pop());
     child.flags = flags;
     let is_thread = flags & cl::CLONE_THREAD != 0;
     if is_thread {
@@ -597,9 +657,13 @@ fn clone_caller(st: &mut State, ev: &Ev<'_>, caller_tid: i64, child_tid: i64) {
 
 /// Gives new process `child` a copy of `from`'s fd table and working directory.
 fn copy_group(st: &mut State, from: i64, child: i64) {
-    let Some((fds, cwd)) = st.groups.get(&from).map(|g| (g.fds.clone(), g.cwd.clone())) else {
+    let Some(fds) = st.groups.get(&from).map(|g| g.fds.clone()) else {
         return;
     };
+    let mut cwd = st.take_name_buf();
+    if let Some(g) = st.groups.get(&from) {
+        cwd.extend_from_slice(&g.cwd);
+    }
     if let Some(g) = st.groups.get_mut(&child) {
         g.fds = fds;
         g.cwd = cwd;
@@ -607,7 +671,7 @@ fn copy_group(st: &mut State, from: i64, child: i64) {
 }
 
 /// The child's side of clone: authoritative for processes in pid namespaces and for vfork children.
-fn clone_child(st: &mut State, ev: &Ev<'_>, child_tid: i64) {
+fn clone_child(st: &mut State, ev: &Ev<'_, '_>, child_tid: i64) {
     let ts = ev.raw.ts;
     if let Some(t) = st.threads.get(&child_tid) {
         if t.clone_ts != 0 && ts.saturating_sub(t.clone_ts) < CLONE_STALE_TIME_NS && !t.invalid {
@@ -627,7 +691,7 @@ fn clone_child(st: &mut State, ev: &Ev<'_>, child_tid: i64) {
     let lookup_tid = if is_leader { ptid } else { pid };
     let lookup = st.threads.get(&lookup_tid).filter(|t| !t.invalid);
     let mut child = match lookup {
-        Some(p) => inherit(p, child_tid),
+        Some(p) => inherit(p, child_tid, st.spare_threads.pop()),
         None => {
             let mut t = Thread::placeholder(child_tid);
             t.invalid = false;
@@ -664,7 +728,7 @@ fn clone_child(st: &mut State, ev: &Ev<'_>, child_tid: i64) {
     }
 }
 
-fn on_execve(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -688,10 +752,13 @@ fn on_execve(st: &mut State, ev: &Ev<'_>, tid: i64) {
         return;
     };
     if let Some(exe) = ev.str("exe") {
-        t.exe = exe.to_vec();
+        assign_bytes(&mut t.exe, exe);
     }
     t.lastexec_ts = ts;
-    t.comm = ev.str("comm").map(<[u8]>::to_vec).unwrap_or_else(|| t.exe.clone());
+    match ev.str("comm") {
+        Some(c) => assign_bytes(&mut t.comm, c),
+        None => assign_bytes(&mut t.comm, &t.exe.clone()),
+    }
     match ev.bytes("args") {
         Some(a) => t.set_args_from_param(a),
         None => t.args.clear(),
@@ -724,11 +791,12 @@ fn on_execve(st: &mut State, ev: &Ev<'_>, tid: i64) {
         t.tty = v as u32;
     }
     if let Some(p) = ev.str("trusted_exepath") {
-        t.exepath = p.to_vec();
+        assign_bytes(&mut t.exepath, p);
     } else if let Some(p) = exepath_from_enter {
         t.exepath = p;
     } else if t.exe.first() == Some(&b'/') {
-        t.exepath = t.exe.clone();
+        let Thread { exe, exepath, .. } = t;
+        assign_bytes(exepath, exe);
     } else {
         // Old layouts without the path: unknown beats the stale path of the previous image.
         t.exepath.clear();
@@ -787,16 +855,53 @@ fn on_execve(st: &mut State, ev: &Ev<'_>, tid: i64) {
         st.remove_thread(other);
     }
     if let Some(g) = st.groups.get_mut(&group) {
-        g.fds.retain(|_, f| !f.cloexec());
+        drop_cloexec_fds(&mut g.fds, &mut st.name_bufs);
         if let Some(cwd) = cwd_param {
             g.cwd = cwd;
         }
     }
 }
 
+/// Removes the close-on-exec entries of a process's fd table. A table still shared with another process is not
+/// copied whole first: only the entries that survive are, into a table of the same size.
+/// The buffers of dropped entries go to `pool`, and copies take theirs from it.
+fn drop_cloexec_fds(fds: &mut Arc<IdMap<i64, Fd>>, pool: &mut Vec<Vec<u8>>) {
+    if !fds.values().any(Fd::cloexec) {
+        return;
+    }
+    if let Some(own) = Arc::get_mut(fds) {
+        own.retain(|_, f| {
+            if !f.cloexec() {
+                return true;
+            }
+            crate::recycle_name_buf(pool, std::mem::take(&mut f.name));
+            crate::recycle_name_buf(pool, std::mem::take(&mut f.name_raw));
+            false
+        });
+        return;
+    }
+    let mut kept = IdMap::with_capacity_and_hasher(fds.capacity(), Default::default());
+    for (num, f) in fds.iter().filter(|(_, f)| !f.cloexec()) {
+        let mut copy = Fd {
+            kind: f.kind.clone(),
+            name: pool.pop().unwrap_or_default(),
+            name_raw: pool.pop().unwrap_or_default(),
+            open_flags: f.open_flags,
+            dev: f.dev,
+            ino: f.ino,
+            role: f.role,
+            connected: f.connected,
+        };
+        copy.name.extend_from_slice(&f.name);
+        copy.name_raw.extend_from_slice(&f.name_raw);
+        kept.insert(*num, copy);
+    }
+    *fds = Arc::new(kept);
+}
+
 /// Executable path of old execve layouts: the enter event's filename resolved against the cwd, or execveat's
 /// dirfd + pathname.
-fn exepath_from_enter(st: &State, ev: &Ev<'_>, tid: i64) -> Option<Vec<u8>> {
+fn exepath_from_enter(st: &State, ev: &Ev<'_, '_>, tid: i64) -> Option<Vec<u8>> {
     let enter = ev.enter?;
     let t = st.threads.get(&tid)?;
     match enter.name() {
@@ -820,7 +925,7 @@ fn exepath_from_enter(st: &State, ev: &Ev<'_>, tid: i64) -> Option<Vec<u8>> {
     }
 }
 
-fn on_procexit(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_procexit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let reaper = ev.int("reaper_tid").unwrap_or(-1);
     let Some(t) = st.threads.get_mut(&tid) else {
         return;
@@ -839,10 +944,15 @@ fn on_procexit(st: &mut State, ev: &Ev<'_>, tid: i64) {
 
 // --------------------------------------------------------------------------------------------------- files ----
 
-fn on_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_open(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fd) = ev.res() else {
         return;
     };
+    if !st.threads.contains_key(&tid) {
+        return;
+    }
+    let mut full = st.take_name_buf();
+    let mut raw = st.take_name_buf();
     let Some(t) = st.threads.get(&tid) else {
         return;
     };
@@ -855,19 +965,18 @@ fn on_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
         "openat" | "openat2" => ev.int("dirfd"),
         _ => None,
     };
-    let full = if ev.name() == "open_by_handle_at" {
-        let mut out = Vec::new();
-        path::normalize_into(name, &mut out);
-        out
+    if ev.name() == "open_by_handle_at" {
+        path::normalize_into(name, &mut full);
     } else {
-        st.resolve_at_path(t, dirfd, name)
-    };
+        st.resolve_at_path_into(t, dirfd, name, &mut full);
+    }
+    path::squeeze_slashes_into(name, &mut raw);
     let kind = if flags & oflags::DIRECTORY != 0 {
         FdKind::Directory
     } else {
         FdKind::File
     };
-    let mut f = Fd::file(kind, full, path::squeeze_slashes(name), flags);
+    let mut f = Fd::file(kind, full, raw, flags);
     f.dev = ev.uint("dev").unwrap_or(0) as u32;
     f.ino = ev.uint("ino").unwrap_or(0);
     if fd < 0 {
@@ -902,7 +1011,7 @@ fn l4_for(type_: u64, proto: u64) -> L4 {
     }
 }
 
-fn on_socket(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_socket(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fd) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -916,10 +1025,15 @@ fn on_socket(st: &mut State, ev: &Ev<'_>, tid: i64) {
         AF_NETLINK => FdKind::Netlink,
         _ => FdKind::Unknown,
     };
-    st.put_fd(tid, fd, Fd::new(kind));
+    let mut f = Fd::new(kind);
+    // Sockets get their name on connect/bind/accept: give them a recycled buffer to render it into.
+    if matches!(domain, AF_UNIX | AF_INET | AF_INET6) {
+        f.name = st.take_name_buf();
+    }
+    st.put_fd(tid, fd, f);
 }
 
-fn on_bind(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_bind(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1023,7 +1137,7 @@ fn swap_tuple(f: &mut Fd) {
     }
 }
 
-fn on_connect(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_connect(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(res) = ev.res() else {
         return;
     };
@@ -1097,7 +1211,7 @@ fn on_connect(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_accept(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_accept(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1106,7 +1220,8 @@ fn on_accept(st: &mut State, ev: &Ev<'_>, tid: i64) {
     };
     let mut f = match tuple {
         SockTuple::Inet { sip, sport, dip, dport } => {
-            fd::socket_from_tuple(sip.is_ipv4() && dip.is_ipv4(), sip, sport, dip, dport, L4::Tcp)
+            let v4 = sip.is_ipv4() && dip.is_ipv4();
+            fd::socket_from_tuple_in(st.take_name_buf(), v4, sip, sport, dip, dport, L4::Tcp)
         }
         SockTuple::Unix { source, dest, path } => fd::unix(source, dest, path),
     };
@@ -1115,7 +1230,7 @@ fn on_accept(st: &mut State, ev: &Ev<'_>, tid: i64) {
     st.put_fd(tid, fdn, f);
 }
 
-fn on_sockio(st: &mut State, ev: &Ev<'_>, tid: i64, inbound: bool) {
+fn on_sockio(st: &mut State, ev: &Ev<'_, '_>, tid: i64, inbound: bool) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1168,7 +1283,7 @@ fn on_sockio(st: &mut State, ev: &Ev<'_>, tid: i64, inbound: bool) {
     }
 }
 
-fn on_close(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_close(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1184,7 +1299,7 @@ fn on_close(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_close_range(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_close_range(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) || ev.uint("flags").unwrap_or(0) != 0 {
         return;
     }
@@ -1205,7 +1320,7 @@ fn on_close_range(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_pipe(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_pipe(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1221,7 +1336,7 @@ fn on_pipe(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_socketpair(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_socketpair(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1239,14 +1354,14 @@ fn on_socketpair(st: &mut State, ev: &Ev<'_>, tid: i64) {
     st.put_fd(tid, b, Fd::new(kind));
 }
 
-fn on_new_fd(st: &mut State, ev: &Ev<'_>, tid: i64, k: Simple) {
+fn on_new_fd(st: &mut State, ev: &Ev<'_, '_>, tid: i64, k: Simple) {
     let Some(fdn) = ev.res().or_else(|| ev.int("fd")).filter(|r| *r >= 0) else {
         return;
     };
     st.put_fd(tid, fdn, Fd::new(k.kind()));
 }
 
-fn on_memfd(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_memfd(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1254,7 +1369,7 @@ fn on_memfd(st: &mut State, ev: &Ev<'_>, tid: i64) {
     st.put_fd(tid, fdn, Fd::file(FdKind::Memfd, name, Vec::new(), 0));
 }
 
-fn on_pidfd_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_pidfd_open(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1264,7 +1379,7 @@ fn on_pidfd_open(st: &mut State, ev: &Ev<'_>, tid: i64) {
     st.put_fd(tid, fdn, f);
 }
 
-fn on_pidfd_getfd(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_pidfd_getfd(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1279,7 +1394,7 @@ fn on_pidfd_getfd(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_dup(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_dup(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(newfd) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1305,7 +1420,7 @@ fn set_cloexec(f: &mut Fd, on: bool) {
     }
 }
 
-fn on_fcntl(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_fcntl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let (Some(res), Some(fdn), Some(cmd)) = (ev.res(), ev.int("fd"), ev.int("cmd")) else {
         return;
     };
@@ -1340,7 +1455,7 @@ fn set_cwd(st: &mut State, tid: i64, dir: &[u8]) {
     }
 }
 
-fn on_chdir(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_chdir(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1350,7 +1465,7 @@ fn on_chdir(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_fchdir(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_fchdir(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1362,7 +1477,7 @@ fn on_fchdir(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_setid(st: &mut State, ev: &Ev<'_>, tid: i64, param: &str, is_uid: bool) {
+fn on_setid(st: &mut State, ev: &Ev<'_, '_>, tid: i64, param: &str, is_uid: bool) {
     if ev.res() != Some(0) {
         return;
     }
@@ -1382,7 +1497,7 @@ fn on_setid(st: &mut State, ev: &Ev<'_>, tid: i64, param: &str, is_uid: bool) {
     }
 }
 
-fn on_setsid(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_setsid(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(sid) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
@@ -1394,7 +1509,7 @@ fn on_setsid(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_setpgid(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_setpgid(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) {
         return;
     }
@@ -1430,7 +1545,7 @@ fn on_setpgid(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_capset(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_capset(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1447,7 +1562,7 @@ fn on_capset(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_prctl(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_prctl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1475,7 +1590,7 @@ fn on_prctl(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_chroot(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_chroot(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) {
         return;
     }
@@ -1491,7 +1606,7 @@ fn on_chroot(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_unshare(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_unshare(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
@@ -1516,7 +1631,7 @@ fn set_fdlimit(st: &mut State, tid: i64, v: i64) {
     }
 }
 
-fn on_rlimit(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_rlimit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) || ev.uint("resource") != Some(RLIMIT_NOFILE) {
         return;
     }
@@ -1525,7 +1640,7 @@ fn on_rlimit(st: &mut State, ev: &Ev<'_>, tid: i64) {
     }
 }
 
-fn on_prlimit(st: &mut State, ev: &Ev<'_>, tid: i64) {
+fn on_prlimit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) || ev.uint("resource") != Some(RLIMIT_NOFILE) {
         return;
     }
@@ -1539,7 +1654,7 @@ fn on_prlimit(st: &mut State, ev: &Ev<'_>, tid: i64) {
     set_fdlimit(st, target, cur);
 }
 
-fn on_user_event(st: &mut State, ev: &Ev<'_>, h: H) {
+fn on_user_event(st: &mut State, ev: &Ev<'_, '_>, h: H) {
     let container_id = ev.str("container_id").unwrap_or(b"").to_vec();
     match h {
         H::UserAdded => {

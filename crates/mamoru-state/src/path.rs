@@ -4,18 +4,13 @@
 /// Joins `dir` and `path` and normalises the result into `out` (cleared first). An absolute `path` ignores `dir`.
 /// An empty `path` yields the normalised `dir`.
 pub fn join_into(dir: &[u8], path: &[u8], out: &mut Vec<u8>) {
-    out.clear();
     if path.first() == Some(&b'/') || dir.is_empty() {
         normalize_into(path, out);
         return;
     }
-    let mut joined = Vec::with_capacity(dir.len() + path.len() + 1);
-    joined.extend_from_slice(dir);
-    if !dir.ends_with(b"/") {
-        joined.push(b'/');
-    }
-    joined.extend_from_slice(path);
-    normalize_into(&joined, out);
+    // The components of `dir + "/" + path` are those of `dir` followed by those of `path`: normalise them in one
+    // pass instead of building the joined string first.
+    normalize_parts(dir.first() == Some(&b'/'), dir, path, out);
 }
 
 /// Joins `dir` and `path` (see [`join_into`]).
@@ -28,18 +23,31 @@ pub fn join(dir: &[u8], path: &[u8]) -> Vec<u8> {
 /// Lexical normalisation: collapses `//`, drops `.`, resolves `..` (never above `/` for absolute paths). A trailing
 /// separator is dropped except for the root. Relative inputs stay relative.
 pub fn normalize_into(path: &[u8], out: &mut Vec<u8>) {
+    if path.is_empty() {
+        out.clear();
+        return;
+    }
+    normalize_parts(path.first() == Some(&b'/'), path, b"", out);
+}
+
+/// Normalises the components of `head` followed by those of `tail` (a non-empty input) into `out`.
+fn normalize_parts(absolute: bool, head: &[u8], tail: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let absolute = path.first() == Some(&b'/');
-    // Stack of component start offsets within `out`, so `..` can pop in O(1).
-    let mut starts: Vec<usize> = Vec::new();
+    out.reserve(head.len() + tail.len() + 1);
     if absolute {
         out.push(b'/');
     }
-    for comp in path.split(|c| *c == b'/') {
+    // Components in `out` that a `..` may remove (leading `..` of relative paths are not).
+    let mut poppable = 0usize;
+    let comps = head.split(|c| *c == b'/').chain(tail.split(|c| *c == b'/'));
+    for comp in comps {
         match comp {
             b"" | b"." => {}
             b".." => {
-                if let Some(start) = starts.pop() {
+                if poppable > 0 {
+                    poppable -= 1;
+                    // The last component starts after the last separator (or at the start of `out`).
+                    let start = out.iter().rposition(|c| *c == b'/').map_or(0, |i| i + 1);
                     out.truncate(start);
                     // Remove the separator that preceded the popped component (but keep the root slash).
                     if out.len() > usize::from(absolute) {
@@ -56,26 +64,35 @@ pub fn normalize_into(path: &[u8], out: &mut Vec<u8>) {
                 if !out.is_empty() && !out.ends_with(b"/") {
                     out.push(b'/');
                 }
-                starts.push(out.len());
+                poppable += 1;
                 out.extend_from_slice(c);
             }
         }
     }
-    if out.is_empty() && !path.is_empty() {
+    if out.is_empty() {
         out.push(if absolute { b'/' } else { b'.' });
     }
 }
 
 /// Collapses repeated `/` (what libsinsp keeps of a raw path for `fd.nameraw`).
 pub fn squeeze_slashes(path: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(path.len());
-    for &c in path {
-        if c == b'/' && out.last() == Some(&b'/') {
-            continue;
-        }
-        out.push(c);
-    }
+    let mut out = Vec::new();
+    squeeze_slashes_into(path, &mut out);
     out
+}
+
+/// [`squeeze_slashes`] into a caller buffer (cleared first).
+pub fn squeeze_slashes_into(path: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.reserve(path.len());
+    let mut rest = path;
+    // Copy runs up to each `//` at once rather than byte by byte.
+    while let Some(i) = rest.windows(2).position(|w| w == b"//") {
+        out.extend_from_slice(&rest[..=i]);
+        let skip = rest[i..].iter().take_while(|c| **c == b'/').count();
+        rest = &rest[i + skip..];
+    }
+    out.extend_from_slice(rest);
 }
 
 /// A working directory as libsinsp stores it: absolute, normalised, with a trailing `/`.
@@ -105,6 +122,14 @@ mod tests {
         assert_eq!(j("/a/b/", ".."), "/a");
         assert_eq!(j("/a/", "."), "/a");
         assert_eq!(j("", "rel/../x"), "x");
+        assert_eq!(j("/a/b", "../../../c"), "/c");
+        assert_eq!(j("a/b/", "../../../c/.."), "..");
+        assert_eq!(j("a", "../b"), "b");
+        assert_eq!(j("/", ""), "/");
+        assert_eq!(j("/x/", ""), "/x");
+        assert_eq!(j("", ""), "");
+        assert_eq!(j("", "./"), ".");
+        assert_eq!(j("", "../a/../../b"), "../../b");
     }
 
     #[test]
@@ -112,5 +137,9 @@ mod tests {
         assert_eq!(as_cwd(b"/tmp"), b"/tmp/");
         assert_eq!(as_cwd(b"/"), b"/");
         assert_eq!(squeeze_slashes(b"a//b///c"), b"a/b/c");
+        assert_eq!(squeeze_slashes(b"//x//"), b"/x/");
+        assert_eq!(squeeze_slashes(b"/"), b"/");
+        assert_eq!(squeeze_slashes(b""), b"");
+        assert_eq!(squeeze_slashes(b"/usr/lib/x"), b"/usr/lib/x");
     }
 }

@@ -32,6 +32,27 @@ pub mod exe_flags {
     pub const LOWER_LAYER: u32 = 1 << 3;
 }
 
+/// Sets `dst` to `src`, reusing `dst`'s buffer (nothing is written when they are already equal).
+pub(crate) fn assign_bytes(dst: &mut Vec<u8>, src: &[u8]) {
+    if dst.as_slice() != src {
+        dst.clear();
+        dst.extend_from_slice(src);
+    }
+}
+
+/// Sets `dst` to the items of `src`, reusing `dst`'s entries and their buffers.
+fn assign_list<'a>(dst: &mut Vec<Vec<u8>>, src: impl Iterator<Item = &'a [u8]>) {
+    let mut n = 0;
+    for item in src {
+        match dst.get_mut(n) {
+            Some(entry) => assign_bytes(entry, item),
+            None => dst.push(item.to_vec()),
+        }
+        n += 1;
+    }
+    dst.truncate(n);
+}
+
 /// The text libsinsp uses for values it could not learn.
 pub const NA: &[u8] = b"<NA>";
 
@@ -195,14 +216,19 @@ impl Thread {
     /// Replaces the cgroups and recomputes the container id from them.
     pub fn set_cgroups(&mut self, cgroups: Vec<(Vec<u8>, Vec<u8>)>) {
         self.cgroups = cgroups;
+        self.refresh_container();
+    }
+
+    /// Recomputes the container fields from `cgroups`.
+    fn refresh_container(&mut self) {
         match container_from_cgroups(self.cgroups.iter().map(|(_, p)| p.as_slice())) {
             Some(c) => {
-                self.container_id = c.short_id().to_vec();
+                assign_bytes(&mut self.container_id, c.short_id());
                 self.container_runtime = Some(c.runtime);
                 self.container_full_id = Some(c.full_id);
             }
             None => {
-                self.container_id = HOST_ID.to_vec();
+                assign_bytes(&mut self.container_id, HOST_ID);
                 self.container_runtime = None;
                 self.container_full_id = None;
             }
@@ -211,34 +237,76 @@ impl Thread {
 
     /// Sets cgroups from the drivers' NUL-separated `subsys=path` list. An empty list keeps the current cgroups.
     pub fn set_cgroups_from_param(&mut self, buf: &[u8]) {
-        let list: Vec<(Vec<u8>, Vec<u8>)> = split_nul(buf)
-            .filter(|s| !s.is_empty())
-            .map(|item| match item.iter().position(|c| *c == b'=') {
-                Some(eq) => (item[..eq].to_vec(), item[eq + 1..].to_vec()),
-                None => (Vec::new(), item.to_vec()),
-            })
-            .collect();
-        if !list.is_empty() {
-            self.set_cgroups(list);
+        // Children usually report their parent's cgroups: an unchanged list keeps the entries (and container) as
+        // they are, without re-parsing into new buffers.
+        if self.cgroups_equal_param(buf) {
+            return;
         }
+        if split_nul(buf).all(<[u8]>::is_empty) {
+            return;
+        }
+        // Parsed into the existing entries, reusing their buffers.
+        let mut n = 0;
+        for item in split_nul(buf).filter(|s| !s.is_empty()) {
+            let (subsys, path) = match item.iter().position(|c| *c == b'=') {
+                Some(eq) => (&item[..eq], &item[eq + 1..]),
+                None => (&b""[..], item),
+            };
+            match self.cgroups.get_mut(n) {
+                Some((s, p)) => {
+                    assign_bytes(s, subsys);
+                    assign_bytes(p, path);
+                }
+                None => self.cgroups.push((subsys.to_vec(), path.to_vec())),
+            }
+            n += 1;
+        }
+        self.cgroups.truncate(n);
+        self.refresh_container();
+    }
+
+    /// Whether the non-empty items of the NUL-separated `subsys=path` list `buf` are exactly the current cgroups.
+    fn cgroups_equal_param(&self, buf: &[u8]) -> bool {
+        let mut items = split_nul(buf).filter(|s| !s.is_empty());
+        for (subsys, path) in &self.cgroups {
+            let Some(item) = items.next() else {
+                return false;
+            };
+            let same = match item.iter().position(|c| *c == b'=') {
+                Some(eq) => item[..eq] == subsys[..] && item[eq + 1..] == path[..],
+                None => subsys.is_empty() && item == &path[..],
+            };
+            if !same {
+                return false;
+            }
+        }
+        items.next().is_none() && !self.cgroups.is_empty()
     }
 
     /// Sets argv[1..] from the drivers' NUL-separated list.
     pub fn set_args_from_param(&mut self, buf: &[u8]) {
-        self.args = split_nul(buf).map(<[u8]>::to_vec).collect();
+        // A forked child reports the argv it inherited: keep the entries instead of rebuilding equal ones.
+        assign_list(&mut self.args, split_nul(buf));
     }
 
     /// Sets the environment from the drivers' NUL-separated list (an empty list keeps the current one).
     pub fn set_env_from_param(&mut self, buf: &[u8]) {
-        let env: Vec<Vec<u8>> = split_nul(buf).filter(|s| !s.is_empty()).map(<[u8]>::to_vec).collect();
-        if !env.is_empty() {
-            self.env = env;
+        if split_nul(buf).all(<[u8]>::is_empty) {
+            return;
         }
+        assign_list(&mut self.env, split_nul(buf).filter(|s| !s.is_empty()));
     }
 
     /// Re-renders `args_text`, `cmdline` and `exeline` after `comm`, `exe` or `args` changed.
     pub fn render_cmdline(&mut self) {
+        // Sized once: new threads start with empty buffers, and growing them piecemeal reallocates several times.
+        let args_len: usize = self.args.iter().map(|a| a.len() + 1).sum();
         self.args_text.clear();
+        self.args_text.reserve(args_len);
+        self.cmdline.clear();
+        self.cmdline.reserve(self.comm.len() + args_len);
+        self.exeline.clear();
+        self.exeline.reserve(self.exe.len() + args_len);
         for (i, a) in self.args.iter().enumerate() {
             if i > 0 {
                 self.args_text.push(b' ');
