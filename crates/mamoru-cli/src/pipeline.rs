@@ -97,7 +97,7 @@ impl SyscallPipeline {
         self.evt_num += 1;
         self.stats.events += 1;
         self.state.process_event(raw);
-        let ev = SysEvent::new(*raw, &self.state, self.evt_num);
+        let ev = SysEvent::new(raw, &self.state, self.evt_num);
         let mut hits: Vec<&CompiledRule<Syscall>> = Vec::new();
         self.ruleset.evaluate(&ev, &mut self.scratch, |r| hits.push(r));
         for rule in hits {

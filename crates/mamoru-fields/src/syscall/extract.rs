@@ -312,7 +312,7 @@ fn param_int(raw: &RawEvent<'_>, name: &str) -> Option<i64> {
 
 /// Resolves a path parameter (relative to `dirfd` or the cwd) into `out`.
 fn resolved_path(ev: &SysEvent<'_>, dirfd: Option<&str>, path: &[u8], out: &mut Vec<u8>) {
-    let dfd = dirfd.and_then(|d| param_int(&ev.raw, d));
+    let dfd = dirfd.and_then(|d| param_int(ev.raw, d));
     match ev.thread {
         Some(t) => ev.state.resolve_at_path_into(t, dfd, path, out),
         None => mamoru_state::path::normalize_into(path, out),
@@ -611,7 +611,7 @@ fn creator_typechar(raw: &RawEvent<'_>) -> u8 {
 fn name_from_creator(ev: &SysEvent<'_>) -> bool {
     match ev.fd {
         None => true,
-        Some(_) => ev.raw.name() == "connect" && rawres(&ev.raw).is_some_and(|r| r < 0),
+        Some(_) => ev.raw.name() == "connect" && rawres(ev.raw).is_some_and(|r| r < 0),
     }
 }
 
@@ -730,7 +730,7 @@ impl SysExtractor {
             }
             FdTypechar if f.is_none() => {
                 if ev.raw.info().dir == Direction::Exit {
-                    out.push_bytes(&[creator_typechar(&ev.raw)]);
+                    out.push_bytes(&[creator_typechar(ev.raw)]);
                 }
                 return;
             }

@@ -28,7 +28,8 @@ impl Source for Syscall {
 /// family needs, done once.
 #[derive(Clone, Copy)]
 pub struct SysEvent<'a> {
-    pub raw: RawEvent<'a>,
+    /// Borrowed, not copied: a raw event is a few hundred bytes and a `SysEvent` is built for every event.
+    pub raw: &'a RawEvent<'a>,
     pub state: &'a State,
     /// `evt.num`.
     pub evt_num: u64,
@@ -42,8 +43,8 @@ pub struct SysEvent<'a> {
 
 impl<'a> SysEvent<'a> {
     /// Resolves the event's thread and fd in `state` (call after `state.process_event(&raw)`).
-    pub fn new(raw: RawEvent<'a>, state: &'a State, evt_num: u64) -> SysEvent<'a> {
-        let ctx = state.event_context(&raw);
+    pub fn new(raw: &'a RawEvent<'a>, state: &'a State, evt_num: u64) -> SysEvent<'a> {
+        let ctx = state.event_context(raw);
         let thread = state.thread(raw.tid as i64);
         let fd = match (thread, ctx.fd) {
             (Some(t), Some(n)) if n >= 0 => state.fd(t, n),
@@ -62,12 +63,12 @@ impl<'a> SysEvent<'a> {
 
     /// The `ppm_sc` code of a generic event.
     pub fn generic_syscall(&self) -> Option<u16> {
-        generic_sc(&self.raw)
+        generic_sc(self.raw)
     }
 
     /// `evt.type`: the event name, or the syscall name of a generic event.
     pub fn type_name(&self) -> &'static str {
-        event_type_name(&self.raw)
+        event_type_name(self.raw)
     }
 }
 
@@ -273,7 +274,7 @@ impl Catalog<Syscall> for SyscallCatalog {
     }
 
     fn event_code(&self, ev: &SysEvent<'_>) -> u16 {
-        match generic_sc(&ev.raw) {
+        match generic_sc(ev.raw) {
             Some(sc) => PPM_EVENT_MAX + sc,
             None => ev.raw.etype,
         }

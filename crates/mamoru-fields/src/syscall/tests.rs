@@ -178,7 +178,7 @@ fn ancestors_by_index_and_any() {
     let close = build("PPME_SYSCALL_CLOSE_X", 1_000, 200, &[V::N(-9), V::N(7)]);
     feed(&mut st, &close);
     let raw = RawEvent::parse(&close, 3).expect("event");
-    let ev = SysEvent::new(raw, &st, 1);
+    let ev = SysEvent::new(&raw, &st, 1);
     let mut p = Probe::new();
     assert_eq!(p.get(&ev, "proc.aname", Some("2")), vec![s("sshd")]);
     assert_eq!(p.get(&ev, "proc.aname", Some("0")), vec![s("cat")]);
@@ -241,7 +241,7 @@ fn open_flags_and_file_fields() {
     );
     feed(&mut st, &open);
     let raw = RawEvent::parse(&open, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 2);
+    let ev = SysEvent::new(&raw, &st, 2);
     let mut p = Probe::new();
     assert_eq!(p.get(&ev, "evt.arg.flags", None), vec![s("O_RDONLY|O_CLOEXEC")]);
     assert_eq!(p.get(&ev, "evt.arg", Some("flags")), vec![s("O_RDONLY|O_CLOEXEC")]);
@@ -285,7 +285,7 @@ fn open_flags_and_file_fields() {
     );
     feed(&mut st, &fail);
     let raw = RawEvent::parse(&fail, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 3);
+    let ev = SysEvent::new(&raw, &st, 3);
     assert_eq!(p.get(&ev, "fd.name", None), vec![s("/etc/shadow")]);
     assert_eq!(p.get(&ev, "fd.typechar", None), vec![s("f")]);
     // libsinsp reports fd.num = -1 for a failed open (sysdig prints it so; `open_file_failed` tests fd.num=-1).
@@ -325,7 +325,7 @@ fn connected_socket_fields() {
     );
     feed(&mut st, &connect);
     let raw = RawEvent::parse(&connect, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 4);
+    let ev = SysEvent::new(&raw, &st, 4);
     let mut p = Probe::new();
     assert_eq!(
         p.get(&ev, "fd.name", None),
@@ -368,7 +368,7 @@ fn generic_events_get_synthetic_codes() {
     let g = build("PPME_GENERIC_X", 20, 200, &[V::N(i64::from(sc)), V::N(0)]);
     feed(&mut st, &g);
     let raw = RawEvent::parse(&g, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 5);
+    let ev = SysEvent::new(&raw, &st, 5);
     assert_eq!(c.event_code(&ev), PPM_EVENT_MAX + sc);
     assert!((c.event_code(&ev) as usize) < c.num_event_codes());
     assert!(c
@@ -385,7 +385,7 @@ fn generic_events_get_synthetic_codes() {
     assert!(c.event_codes_for("no_such_event_type").is_none());
     let close = build("PPME_SYSCALL_CLOSE_X", 21, 200, &[V::N(0), V::N(3)]);
     let raw = RawEvent::parse(&close, 0).expect("event");
-    assert_eq!(c.event_code(&SysEvent::new(raw, &st, 6)), code("PPME_SYSCALL_CLOSE_X"));
+    assert_eq!(c.event_code(&SysEvent::new(&raw, &st, 6)), code("PPME_SYSCALL_CLOSE_X"));
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn container_fields_from_cgroups_and_metadata() {
     feed(&mut st, &ev_bytes);
     {
         let raw = RawEvent::parse(&ev_bytes, 0).expect("event");
-        let ev = SysEvent::new(raw, &st, 1);
+        let ev = SysEvent::new(&raw, &st, 1);
         let mut p = Probe::new();
         assert_eq!(p.get(&ev, "container.id", None), vec![s(&id[..12])]);
         assert_eq!(p.get(&ev, "container.full_id", None), vec![s(id)]);
@@ -429,7 +429,7 @@ fn container_fields_from_cgroups_and_metadata() {
         ..Default::default()
     });
     let raw = RawEvent::parse(&ev_bytes, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 1);
+    let ev = SysEvent::new(&raw, &st, 1);
     let mut p = Probe::new();
     assert_eq!(p.get(&ev, "container.name", None), vec![s("web")]);
     assert_eq!(p.get(&ev, "container.image.repository", None), vec![s("nginx")]);
@@ -466,7 +466,7 @@ fn time_fields() {
     feed(&mut st, &a);
     feed(&mut st, &b);
     let raw = RawEvent::parse(&b, 0).expect("event");
-    let ev = SysEvent::new(raw, &st, 2);
+    let ev = SysEvent::new(&raw, &st, 2);
     let mut p = Probe::new();
     assert_eq!(
         p.get(&ev, "evt.time.iso8601", None),
