@@ -413,13 +413,29 @@ fn drops_are_counted_and_reported_never_silent() {
 
 #[test]
 fn without_the_capabilities_run_says_what_is_missing() {
-    assert_eq!(unsafe_free_euid(), 0, "this test drops root's privileges with setpriv, so it must start as root");
+    assert_eq!(
+        unsafe_free_euid(),
+        0,
+        "this test drops root's privileges with setpriv, so it must start as root"
+    );
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", MAMORU, "run", "--duration", "1"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            MAMORU,
+            "run",
+            "--duration",
+            "1",
+        ])
         .output()
         .expect("setpriv (util-linux)");
     assert!(!out.status.success(), "run must fail without BPF rights");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("CAP_BPF") && err.contains("CAP_PERFMON"), "message names the missing capabilities: {err}");
+    assert!(
+        err.contains("CAP_BPF") && err.contains("CAP_PERFMON"),
+        "message names the missing capabilities: {err}"
+    );
     assert!(err.contains("kernel"), "message names the kernel: {err}");
 }
