@@ -7,17 +7,18 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// Open flags (`PPM_O_*`) the state engine looks at.
 pub mod oflags {
-    pub const RDONLY: u32 = 1 << 0;
-    pub const WRONLY: u32 = 1 << 1;
-    pub const RDWR: u32 = RDONLY | WRONLY;
-    pub const CREAT: u32 = 1 << 2;
-    pub const TRUNC: u32 = 1 << 8;
-    pub const DIRECTORY: u32 = 1 << 10;
-    pub const CLOEXEC: u32 = 1 << 12;
-    pub const TMPFILE: u32 = 1 << 13;
-    pub const F_CREATED: u32 = 1 << 14;
-    pub const FD_UPPER_LAYER: u32 = 1 << 15;
-    pub const FD_LOWER_LAYER: u32 = 1 << 16;
+    use mamoru_event::render::flags::open as ppm;
+    pub const RDONLY: u32 = ppm::O_RDONLY;
+    pub const WRONLY: u32 = ppm::O_WRONLY;
+    pub const RDWR: u32 = ppm::O_RDWR;
+    pub const CREAT: u32 = ppm::O_CREAT;
+    pub const TRUNC: u32 = ppm::O_TRUNC;
+    pub const DIRECTORY: u32 = ppm::O_DIRECTORY;
+    pub const CLOEXEC: u32 = ppm::O_CLOEXEC;
+    pub const TMPFILE: u32 = ppm::O_TMPFILE;
+    pub const F_CREATED: u32 = ppm::O_F_CREATED;
+    pub const FD_UPPER_LAYER: u32 = ppm::FD_UPPER_LAYER;
+    pub const FD_LOWER_LAYER: u32 = ppm::FD_LOWER_LAYER;
 }
 
 /// Layer-4 protocol of an IP socket (scap numbering).

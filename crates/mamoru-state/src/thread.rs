@@ -6,30 +6,16 @@ use mamoru_event::{split_nul, ThreadRecord};
 
 /// Clone flags (`PPM_CL_*`) the state engine reads or keeps.
 pub mod clone_flags {
-    pub const CLONE_FILES: u32 = 1 << 0;
-    pub const CLONE_FS: u32 = 1 << 1;
-    pub const CLONE_NEWPID: u32 = 1 << 6;
-    pub const CLONE_PARENT: u32 = 1 << 8;
-    pub const CLONE_THREAD: u32 = 1 << 13;
-    pub const CLONE_VM: u32 = 1 << 15;
-    pub const CLONE_INVERTED: u32 = 1 << 16;
-    pub const NAME_CHANGED: u32 = 1 << 17;
-    pub const CLOSED: u32 = 1 << 18;
-    pub const ACTIVE: u32 = 1 << 19;
-    pub const CLONE_NEWUSER: u32 = 1 << 20;
-    pub const PIPE_SRC: u32 = 1 << 21;
-    pub const PIPE_DST: u32 = 1 << 22;
-    pub const CLONE_VFORK: u32 = 1 << 27;
-    pub const CHILD_IN_PIDNS: u32 = 1 << 29;
-    pub const IS_MAIN_THREAD: u32 = 1 << 30;
+    pub use mamoru_event::render::flags::clone::*;
 }
 
 /// execve `flags` bits (`PPM_EXE_*`).
 pub mod exe_flags {
-    pub const WRITABLE: u32 = 1 << 0;
-    pub const UPPER_LAYER: u32 = 1 << 1;
-    pub const FROM_MEMFD: u32 = 1 << 2;
-    pub const LOWER_LAYER: u32 = 1 << 3;
+    use mamoru_event::render::flags::execve as ppm;
+    pub const WRITABLE: u32 = ppm::EXE_WRITABLE;
+    pub const UPPER_LAYER: u32 = ppm::EXE_UPPER_LAYER;
+    pub const FROM_MEMFD: u32 = ppm::EXE_FROM_MEMFD;
+    pub const LOWER_LAYER: u32 = ppm::EXE_LOWER_LAYER;
 }
 
 /// Sets `dst` to `src`, reusing `dst`'s buffer (nothing is written when they are already equal).
