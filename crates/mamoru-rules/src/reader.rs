@@ -567,49 +567,11 @@ impl ItemReader<'_, '_> {
             Ok(true)
         };
         if !append.is_empty() {
-            let mut update = RuleUpdate {
-                name: name.clone(),
-                at,
-                ..RuleUpdate::default()
-            };
-            if take("append", append, "condition")? {
-                update.cond = Some(self.tracked(item, "condition")?);
-            }
-            if take("append", append, "exceptions")? {
-                update.exceptions = Some(self.exceptions(item, true)?);
-            }
-            if take("append", append, "output")? {
-                update.output = Some(self.string(item, "output")?);
-            }
-            if take("append", append, "desc")? {
-                update.desc = Some(self.string(item, "desc")?);
-            }
-            if take("append", append, "tags")? {
-                update.tags = self.tags(item)?;
-            }
+            let update = self.common_update(item, name.clone(), at, "append", append, &mut take)?;
             self.cx.collector.append_rule(update)?;
         }
         if !replace.is_empty() {
-            let mut update = RuleUpdate {
-                name,
-                at,
-                ..RuleUpdate::default()
-            };
-            if take("replace", replace, "condition")? {
-                update.cond = Some(self.tracked(item, "condition")?);
-            }
-            if take("replace", replace, "exceptions")? {
-                update.exceptions = Some(self.exceptions(item, false)?);
-            }
-            if take("replace", replace, "output")? {
-                update.output = Some(self.string(item, "output")?);
-            }
-            if take("replace", replace, "desc")? {
-                update.desc = Some(self.string(item, "desc")?);
-            }
-            if take("replace", replace, "tags")? {
-                update.tags = self.tags(item)?;
-            }
+            let mut update = self.common_update(item, name, at, "replace", replace, &mut take)?;
             if take("replace", replace, "priority")? {
                 update.priority = Some(self.priority(item)?);
             }
@@ -638,6 +600,40 @@ impl ItemReader<'_, '_> {
             ));
         }
         Ok(())
+    }
+
+    /// The keys both `append` and `replace` overrides may carry (condition, exceptions, output, desc, tags), read
+    /// when `set` names them; `take` checks each against the keys the item defines.
+    fn common_update(
+        &mut self,
+        item: &YNode,
+        name: String,
+        at: Origin,
+        kind: &str,
+        set: &BTreeSet<String>,
+        take: &mut impl FnMut(&str, &BTreeSet<String>, &str) -> Result<bool, Fail>,
+    ) -> Result<RuleUpdate, Fail> {
+        let mut update = RuleUpdate {
+            name,
+            at,
+            ..RuleUpdate::default()
+        };
+        if take(kind, set, "condition")? {
+            update.cond = Some(self.tracked(item, "condition")?);
+        }
+        if take(kind, set, "exceptions")? {
+            update.exceptions = Some(self.exceptions(item, kind == "append")?);
+        }
+        if take(kind, set, "output")? {
+            update.output = Some(self.string(item, "output")?);
+        }
+        if take(kind, set, "desc")? {
+            update.desc = Some(self.string(item, "desc")?);
+        }
+        if take(kind, set, "tags")? {
+            update.tags = self.tags(item)?;
+        }
+        Ok(update)
     }
 
     // ----- exceptions -----
