@@ -5,7 +5,7 @@ use crate::pipeline::SyscallPipeline;
 use crate::rulesets::{Rulesets, BUNDLED_RULES};
 use anyhow::{bail, Context, Result};
 use mamoru_engine::{EngineConfig, RuleMatching};
-use mamoru_rules::{load_sources, LoadOptions, Severity};
+use mamoru_rules::{load_sources, LoadOptions, LoadedRules, Severity};
 use mamoru_scap::{Record, ScapReader};
 use mamoru_state::{State, StateConfig};
 use std::path::Path;
@@ -29,48 +29,38 @@ fn filter_rule_yaml(filter: &str) -> String {
     )
 }
 
-/// Loads `filter` as the condition of a rule, after Falco's stable ruleset so that its macros and lists may be used.
-fn filter_rulesets(filter: &str) -> Result<Rulesets> {
+/// Loads `filter` as the condition of a rule, after Falco's stable ruleset so that its macros and lists may be used,
+/// and keeps only that rule (macros are already inlined into it).
+fn load_filter_rule(filter: &str) -> Result<LoadedRules> {
     let yaml = filter_rule_yaml(filter);
     let mut sources: Vec<(&str, &str)> = BUNDLED_RULES[..1].to_vec();
     sources.push(("<filter>", &yaml));
-    let loaded = load_sources(&sources, &LoadOptions::with_sources(["syscall"]));
-    let cfg = EngineConfig {
-        rule_matching: RuleMatching::All,
-        ..EngineConfig::default()
-    };
-    let sets = Rulesets::compile(loaded, &cfg);
-    if let Some(d) = sets.diagnostics.iter().find(|d| d.severity == Severity::Error) {
-        bail!("filter does not compile: {d}");
+    let mut loaded = load_sources(&sources, &LoadOptions::with_sources(["syscall"]));
+    if let Some(d) = loaded.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        bail!("filter does not load: {d}");
     }
-    Ok(sets)
+    loaded.rules.retain(|r| r.name == FILTER_RULE);
+    Ok(loaded)
 }
 
 /// The filter with every macro and list of the stable ruleset expanded, in Falco's syntax (what sysdig, which knows
 /// no macros, can evaluate).
 pub fn expand_filter(filter: &str) -> Result<String> {
-    let sets = filter_rulesets(filter)?;
-    let rule = sets
-        .loaded
-        .rules
-        .iter()
-        .find(|r| r.name == FILTER_RULE)
-        .context("filter rule missing")?;
+    let loaded = load_filter_rule(filter)?;
+    let rule = loaded.rules.first().context("filter rule missing")?;
     Ok(rule.condition.to_string())
 }
 
-/// The events of the capture at `path` that `filter` selects, in file order. Every rule of the stable ruleset is
-/// disabled; only the filter is evaluated, on every event, with the state kept as `replay` keeps it.
+/// The events of the capture at `path` that `filter` selects, in file order. Only the filter is evaluated, on every event, with the state kept as `replay` keeps it.
 pub fn select_events(path: &Path, filter: &str) -> Result<Vec<EventKey>> {
-    let mut sets = filter_rulesets(filter)?;
-    sets.loaded.rules.retain(|r| r.name == FILTER_RULE);
-    let sets = Rulesets::compile(
-        sets.loaded,
-        &EngineConfig {
-            rule_matching: RuleMatching::All,
-            ..Default::default()
-        },
-    );
+    let cfg = EngineConfig {
+        rule_matching: RuleMatching::All,
+        ..EngineConfig::default()
+    };
+    let sets = Rulesets::compile(load_filter_rule(filter)?, &cfg);
+    if let Some(d) = sets.diagnostics.iter().find(|d| d.severity == Severity::Error) {
+        bail!("filter does not compile: {d}");
+    }
     let mut pipeline = SyscallPipeline::new(State::new(StateConfig::default()), sets.syscall);
     let mut reader = ScapReader::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut selected = Vec::new();
