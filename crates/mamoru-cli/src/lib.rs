@@ -5,9 +5,13 @@
 //! sensor (`run`), capture files (`replay`) and JSON records (`replay --source`) differ only in where events come
 //! from, so replaying a capture yields the alerts the live run gave.
 
+pub mod agent_metrics;
 pub mod config;
+pub mod containers;
 pub mod filter;
 pub mod live;
+pub mod live_sources;
 pub mod pipeline;
+pub mod response;
 pub mod rulesets;
 pub mod synth;

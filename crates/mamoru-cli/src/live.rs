@@ -92,6 +92,12 @@ pub const STATE_SYSCALLS: &[&str] = &[
     "vfork",
 ];
 
+/// State syscalls the kernel may leave out when they change nothing in the state (send/recv on a TCP socket whose
+/// connection user space already knows, failed calls): they keep UDP and pre-existing sockets' tuples up to date,
+/// but a busy TCP connection would otherwise cost an event per call. A rule that needs one of them (its event
+/// code is in the ruleset's set) turns it back into a full report below.
+const STATE_ONLY_SOCKET_IO: &[&str] = &["recvfrom", "recvmsg", "sendmsg", "sendto"];
+
 /// The syscalls to report: the state set plus every syscall an active rule's event codes name. Synthetic codes
 /// (generic syscalls, `PPM_EVENT_MAX + ppm_sc`) are mapped back to their syscall.
 pub fn syscall_set(needed_codes: &[bool]) -> Result<SyscallSet> {
@@ -100,7 +106,17 @@ pub fn syscall_set(needed_codes: &[bool]) -> Result<SyscallSet> {
         .copied()
         .filter(|n| mamoru_sensor::syscall_by_name(n).is_some())
         .collect();
-    let mut set = SyscallSet::from_names(&names).context("state syscall set")?;
+    let mut set = SyscallSet::none();
+    for name in names {
+        let nr = mamoru_sensor::syscall_by_name(name)
+            .map(|s| s.nr)
+            .context("state syscall set")?;
+        if STATE_ONLY_SOCKET_IO.contains(&name) {
+            set.insert_state_only(nr).context("state syscall set")?;
+        } else {
+            set.insert(nr).context("state syscall set")?;
+        }
+    }
     let mut event_codes = Vec::new();
     for (code, needed) in needed_codes.iter().enumerate() {
         if !needed {
@@ -141,4 +157,29 @@ pub fn stop_flag() -> Result<Arc<AtomicBool>> {
         signal_hook::flag::register(sig, flag.clone()).context("installing signal handlers")?;
     }
     Ok(flag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nr(name: &str) -> u32 {
+        mamoru_sensor::syscall_by_name(name).map(|s| s.nr).unwrap_or(u32::MAX)
+    }
+
+    #[test]
+    fn socket_io_is_state_only_unless_a_rule_needs_it() {
+        let set = syscall_set(&[]).expect("state set");
+        for name in STATE_ONLY_SOCKET_IO {
+            assert!(set.is_state_only(nr(name)), "{name}");
+        }
+        assert!(set.contains(nr("connect")) && !set.is_state_only(nr("connect")));
+        // A rule on sendto's exit event (PPME_SOCKET_SENDTO_X) reports every sendto again.
+        let sendto_x = mamoru_sensor::handler_event(nr("sendto")).expect("sendto has a handler") as usize;
+        let mut needed = vec![false; sendto_x + 1];
+        needed[sendto_x] = true;
+        let set = syscall_set(&needed).expect("rule set");
+        assert!(set.contains(nr("sendto")) && !set.is_state_only(nr("sendto")));
+        assert!(set.is_state_only(nr("recvfrom")));
+    }
 }

@@ -40,10 +40,29 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Record the live event stream, with the initial process/fd/user tables, to a scap capture file (needs root).
     Capture(cmd::capture::CaptureArgs),
+    /// Supply-chain scans: malware, miners, look-alike names, risky config and secrets in images, trees, repos.
+    Scan {
+        #[command(subcommand)]
+        command: Box<cmd::scan::ScanCommand>,
+    },
+    /// Sign an image in its registry with a cosign key (`sign generate-key-pair` makes one).
+    Sign(cmd::sign::SignArgs),
+    /// Check an image's cosign signatures against a public key.
+    Verify(cmd::sign::VerifyArgs),
+    /// The local vulnerability database (OSV records) scans match packages against.
+    Db {
+        #[command(subcommand)]
+        command: cmd::db::DbCommand,
+    },
     /// Benchmarks of the hot paths.
     Bench {
         #[command(subcommand)]
         command: cmd::bench::BenchCommand,
+    },
+    /// Response actions and drift control.
+    Response {
+        #[command(subcommand)]
+        command: cmd::response::ResponseCommand,
     },
 }
 
@@ -75,7 +94,12 @@ fn main() -> ExitCode {
         Command::Replay(args) => cmd::replay::run(args),
         Command::Run(args) => cmd::run::run(args),
         Command::Capture(args) => cmd::capture::run(args),
+        Command::Db { command } => cmd::db::run(command),
+        Command::Sign(args) => cmd::sign::sign(args),
+        Command::Verify(args) => cmd::sign::verify(args),
         Command::Bench { command } => cmd::bench::run(command),
+        Command::Scan { command } => cmd::scan::run(*command),
+        Command::Response { command } => cmd::response::run(command),
     };
     match result {
         Ok(code) => code,

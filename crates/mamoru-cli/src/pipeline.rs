@@ -1,7 +1,7 @@
 //! The per-event path shared by `run`, `replay`, `capture`-then-`replay` and the benchmarks: state update, rule
 //! evaluation, alert rendering. Keeping it in one place is what makes a replayed capture give the live run's alerts.
 
-use mamoru_engine::{Alert, CompiledRule, Scratch, SourceRuleset};
+use mamoru_engine::{Alert, AlertSubject, CompiledRule, Scratch, SourceRuleset};
 use mamoru_event::RawEvent;
 use mamoru_fields::json::{JsonContext, JsonEvent, JsonSource};
 use mamoru_fields::syscall::{SysEvent, Syscall};
@@ -91,21 +91,56 @@ impl SyscallPipeline {
     /// Processes one event: updates the state, evaluates the rules indexed under its type, and hands each alert to
     /// `emit`. Allocates nothing unless a rule matches.
     pub fn on_event(&mut self, raw: &RawEvent<'_>, mut emit: impl FnMut(Alert)) {
+        self.apply_event(raw);
+        self.evaluate_event(raw, &mut emit);
+    }
+
+    /// The first half of [`SyscallPipeline::on_event`]: the state update alone. The container metadata gate holds
+    /// an event between the two halves while its container's lookup is in flight.
+    pub fn apply_event(&mut self, raw: &RawEvent<'_>) {
         if std::mem::take(&mut self.seeding) {
             self.state.finish_seeding();
         }
         self.evt_num += 1;
         self.stats.events += 1;
         self.state.process_event(raw);
+    }
+
+    /// The second half of [`SyscallPipeline::on_event`]: rules evaluated on the event applied last.
+    pub fn evaluate_event(&mut self, raw: &RawEvent<'_>, emit: &mut dyn FnMut(Alert)) {
         let ev = SysEvent::new(raw, &self.state, self.evt_num);
         let mut hits: Vec<&CompiledRule<Syscall>> = Vec::new();
         self.ruleset.evaluate(&ev, &mut self.scratch, |r| hits.push(r));
+        if hits.is_empty() {
+            return;
+        }
+        let subject = alert_subject(&self.state, raw.tid);
         for rule in hits {
-            let alert = rule.render(&ev, raw.ts, &mut self.scratch);
+            let mut alert = rule.render(&ev, raw.ts, &mut self.scratch);
+            alert.subject = subject.clone();
             self.stats.count(&alert);
             emit(alert);
         }
     }
+}
+
+/// The process an event came from, for response actions: host pid/tid, the process start time (the main thread's
+/// clone time) that guards against pid reuse, and the full container id.
+fn alert_subject(state: &State, tid: u64) -> Option<AlertSubject> {
+    let thread = state.thread(i64::try_from(tid).ok()?)?;
+    if thread.invalid {
+        return None;
+    }
+    let main = state.main_thread(thread);
+    let container = main.container_full_id.as_deref().unwrap_or(&main.container_id);
+    let container_id =
+        (!container.is_empty() && container != b"host").then(|| String::from_utf8_lossy(container).into_owned());
+    Some(AlertSubject {
+        pid: thread.pid,
+        tid: thread.tid,
+        start_time_ns: main.clone_ts,
+        container_id,
+    })
 }
 
 /// Records of one JSON source (k8s_audit, aws_cloudtrail, okta, github, gcp_auditlog).
@@ -132,8 +167,9 @@ impl<'r> JsonPipeline<'r> {
     pub fn on_record(&mut self, rec: &Record, mut emit: impl FnMut(Alert)) {
         self.num += 1;
         self.stats.events += 1;
-        self.ctx.observe(self.ruleset.source_name(), &rec.value, rec.ts_ns);
-        let ev = JsonEvent::new(&rec.value, &rec.raw, rec.ts_ns)
+        let json = rec.json();
+        self.ctx.observe(self.ruleset.source_name(), json, rec.ts_ns);
+        let ev = JsonEvent::new(json, rec.ts_ns)
             .with_num(self.num)
             .with_context(&self.ctx);
         let mut hits = Vec::new();

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The rules bundled in the binary, loaded when no `-r` is given: Falco's stable ruleset, mamoru's own rules (which
-/// build on it), and the Kubernetes audit and CloudTrail plugin rules (see rules/SOURCE.md).
+/// build on it), the Kubernetes audit and CloudTrail plugin rules, and mamoru's Okta, GitHub and GCP audit rules
+/// (see rules/SOURCE.md).
 pub const BUNDLED_RULES: &[(&str, &str)] = &[
     (
         "<bundled>/falco_rules.yaml",
@@ -26,6 +27,18 @@ pub const BUNDLED_RULES: &[(&str, &str)] = &[
     (
         "<bundled>/aws_cloudtrail_rules.yaml",
         include_str!("../../../rules/aws_cloudtrail_rules.yaml"),
+    ),
+    (
+        "<bundled>/okta_rules.yaml",
+        include_str!("../../../rules/okta_rules.yaml"),
+    ),
+    (
+        "<bundled>/github_rules.yaml",
+        include_str!("../../../rules/github_rules.yaml"),
+    ),
+    (
+        "<bundled>/gcp_auditlog_rules.yaml",
+        include_str!("../../../rules/gcp_auditlog_rules.yaml"),
     ),
 ];
 

@@ -174,7 +174,7 @@ fn k8s_audit_event_list_fires_exactly_the_expected_rules() {
     let sets = rulesets(RuleMatching::All);
     let alerts = replay(&sets, "k8s_audit", &records);
     for (i, (got, want)) in alerts.iter().zip(K8S_EXPECTED).enumerate() {
-        assert_eq!(names(got), *want, "record {i} ({})", records[i].value["auditID"]);
+        assert_eq!(names(got), *want, "record {i} ({})", records[i].value()["auditID"]);
         assert!(got
             .iter()
             .all(|a| a.source == "k8s_audit" && a.time_ns == records[i].ts_ns));
@@ -430,7 +430,7 @@ fn cloudtrail_log_file_fires_exactly_the_expected_rules() {
     let sets = rulesets(RuleMatching::All);
     let alerts = replay(&sets, "aws_cloudtrail", &records);
     for (i, (got, want)) in alerts.iter().zip(CLOUDTRAIL_EXPECTED).enumerate() {
-        assert_eq!(names(got), *want, "record {i} ({})", records[i].value["eventName"]);
+        assert_eq!(names(got), *want, "record {i} ({})", records[i].value()["eventName"]);
     }
 }
 

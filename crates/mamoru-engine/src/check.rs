@@ -5,7 +5,7 @@
 
 use crate::glob::glob_match;
 use crate::pmatch::PathSet;
-use crate::sets::{BytesSet, NumSet, PrefixSet};
+use crate::sets::{BytesSet, CodeSet, NumSet, PrefixSet};
 use crate::slots::{Scratch, SlotId, SlotTable};
 use crate::text::StackText;
 use aho_corasick::AhoCorasick;
@@ -24,6 +24,8 @@ pub(crate) enum Node {
     Not(Box<Node>),
     /// `field exists`.
     Exists(SlotId),
+    /// `evt.type` against constants, decided by the event's code: the set holds every code whose `evt.type` passes.
+    EventCode(Box<CodeSet>),
     /// A field against constants.
     Check {
         slot: SlotId,
@@ -168,6 +170,7 @@ impl Node {
                 let (a, b) = slots.range(*slot, ev, sc);
                 b > a
             }
+            Node::EventCode(codes) => codes.contains(sc.event_code),
             Node::Check { slot, quant, test } => {
                 let (a, b) = slots.range(*slot, ev, sc);
                 if a == b {

@@ -5,7 +5,7 @@ use crate::check::{FieldCmp, Node, NumDomain, NumOp, Quant, Test};
 use crate::consts::{parse_bool, parse_ip, parse_net, parse_number, unhex, Num};
 use crate::optimize::{combine, worth_caching};
 use crate::pmatch::PathSet;
-use crate::sets::{BytesSet, NumSet, PrefixSet};
+use crate::sets::{BytesSet, CodeSet, NumSet, PrefixSet};
 use crate::slots::{ConcatPart, MapOp, SlotId, SlotKind, SlotTable};
 use aho_corasick::AhoCorasick;
 use mamoru_fields::{BindError, BoundField, Catalog, FieldType, Source, TypeClass};
@@ -452,6 +452,11 @@ impl<'a, S: Source> Compiler<'a, S> {
         for v in values {
             self.check_value_warnings(op, v, pos);
         }
+        if modifier.is_none() {
+            if let Some(node) = self.event_code_test(&l, op, values) {
+                return Ok(node);
+            }
+        }
         let quant = quant_for(&l, op);
         let err = |m: String| CompileError::new(with_field(m, &l.name), pos);
         let test = match modifier {
@@ -469,6 +474,30 @@ impl<'a, S: Source> Compiler<'a, S> {
             slot: l.slot,
             quant,
             test,
+        })
+    }
+
+    /// `evt.type =`, `!=` or `in` constants as a test of the event's code: the ruleset computes the code of every
+    /// event to find its candidate rules, so the test is a bit lookup instead of a string comparison per rule. Only
+    /// when the catalogue maps every value to the codes whose `evt.type` it is; otherwise the string test is kept.
+    fn event_code_test(&self, l: &OperandInfo, op: CmpOp, values: &[String]) -> Option<Node> {
+        if l.text != "evt.type" || values.is_empty() || !matches!(op, CmpOp::Eq | CmpOp::Ne | CmpOp::In) {
+            return None;
+        }
+        if op != CmpOp::In && values.len() != 1 {
+            return None;
+        }
+        let mut codes = CodeSet::empty(self.catalog.num_event_codes());
+        for v in values {
+            for code in self.catalog.event_codes_for(v)? {
+                codes.insert(usize::from(code));
+            }
+        }
+        let test = Node::EventCode(Box::new(codes));
+        Some(if op == CmpOp::Ne {
+            Node::Not(Box::new(test))
+        } else {
+            test
         })
     }
 

@@ -24,6 +24,6 @@ mod slots;
 mod text;
 
 pub use output::FieldJson;
-pub use ruleset::{Alert, CompiledRule, EngineConfig, RuleMatching, SourceRuleset};
+pub use ruleset::{Alert, AlertSubject, CompiledRule, EngineConfig, RuleMatching, SourceRuleset};
 pub use sets::CodeSet;
 pub use slots::Scratch;

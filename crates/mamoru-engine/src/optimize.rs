@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 /// cache probe itself.
 pub(crate) fn worth_caching(n: &Node) -> bool {
     match n {
-        Node::Const(_) | Node::Exists(_) | Node::Cached { .. } => false,
+        Node::Const(_) | Node::Exists(_) | Node::EventCode(_) | Node::Cached { .. } => false,
         Node::And(_) | Node::Or(_) | Node::Not(_) | Node::Fields { .. } => true,
         Node::Check { test, .. } => !matches!(
             test,
@@ -43,7 +43,7 @@ pub(crate) fn count_predicates(node: &Node, counts: &mut [u32]) {
         }
         Node::And(cs) | Node::Or(cs) => cs.iter().for_each(|c| count_predicates(c, counts)),
         Node::Not(c) => count_predicates(c, counts),
-        Node::Const(_) | Node::Exists(_) | Node::Check { .. } | Node::Fields { .. } => {}
+        Node::Const(_) | Node::Exists(_) | Node::EventCode(_) | Node::Check { .. } | Node::Fields { .. } => {}
     }
 }
 

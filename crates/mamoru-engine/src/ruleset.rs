@@ -13,15 +13,19 @@ use mamoru_rules::loaded::{Diagnostic, LoadedRules, Location, Priority, RuleDef,
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
-/// What every rule of a ruleset shares: the extraction slots and the number of cached shared predicates.
+/// What every rule of a ruleset shares: the catalogue, the extraction slots and the number of cached shared
+/// predicates.
 struct Shared<S: Source> {
+    catalog: Arc<dyn Catalog<S>>,
     slots: SlotTable<S>,
     num_predicates: usize,
 }
 
 impl<S: Source> Shared<S> {
-    fn begin(&self, scratch: &mut Scratch) {
+    /// Starts evaluating an event whose catalogue code is `event_code`.
+    fn begin(&self, scratch: &mut Scratch, event_code: usize) {
         scratch.begin(self.slots.len(), self.num_predicates);
+        scratch.event_code = event_code;
     }
 }
 
@@ -64,6 +68,23 @@ pub struct Alert {
     pub message: String,
     /// Every field of the output format, keyed by its text as written (`proc.aname[2]`), sorted by key.
     pub output_fields: Vec<(String, FieldJson)>,
+    /// The process (and container) the event came from, when the source has one: what response actions act on.
+    /// Not part of the alert's JSON or text output.
+    pub subject: Option<AlertSubject>,
+}
+
+/// The process an alert is about. `start_time_ns` (process start, epoch ns) lets a response action tell this process
+/// from a later one that reused its pid.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertSubject {
+    /// Process id (thread-group id) in the host pid namespace.
+    pub pid: i64,
+    /// Thread id in the host pid namespace.
+    pub tid: i64,
+    /// Process start time, nanoseconds since the epoch; 0 when unknown.
+    pub start_time_ns: u64,
+    /// Full container id when the process runs in a container; None on the host.
+    pub container_id: Option<String>,
 }
 
 /// A compiled rule.
@@ -121,13 +142,13 @@ impl<S: Source> CompiledRule<S> {
 
     /// Evaluates this rule alone on `ev` (regardless of its event codes and enabled state).
     pub fn matches(&self, ev: &S::Event<'_>, scratch: &mut Scratch) -> bool {
-        self.shared.begin(scratch);
+        self.shared.begin(scratch, self.shared.catalog.event_code(ev) as usize);
         self.condition.eval(&self.shared.slots, ev, scratch)
     }
 
     /// Formats the rule's output for `ev`. Only runs on a match, so it may allocate.
     pub fn render(&self, ev: &S::Event<'_>, time_ns: u64, scratch: &mut Scratch) -> Alert {
-        self.shared.begin(scratch);
+        self.shared.begin(scratch, self.shared.catalog.event_code(ev) as usize);
         let (message, output_fields) = self.output.render(&self.shared.slots, ev, scratch);
         Alert {
             time_ns,
@@ -137,6 +158,7 @@ impl<S: Source> CompiledRule<S> {
             tags: self.tags.clone(),
             message,
             output_fields,
+            subject: None,
         }
     }
 }
@@ -203,7 +225,11 @@ impl<S: Source> SourceRuleset<S> {
             }
         }
         let num_predicates = finalize_conditions(&mut pending, predicates.len());
-        let shared = Shared { slots, num_predicates };
+        let shared = Shared {
+            catalog: catalog.clone(),
+            slots,
+            num_predicates,
+        };
         let ruleset = SourceRuleset::assemble(rules, catalog, shared, pending, cfg.rule_matching);
         (ruleset, diags)
     }
@@ -291,7 +317,7 @@ impl<S: Source> SourceRuleset<S> {
         if candidates.is_empty() {
             return 0;
         }
-        self.shared.begin(scratch);
+        self.shared.begin(scratch, code);
         let mut matched = 0;
         for &i in candidates.iter() {
             let rule = &self.rules[i as usize];

@@ -21,6 +21,8 @@ pub struct Scratch {
     generation: u32,
     /// Work buffer for transformers and regex input sanitising.
     pub(crate) tmp: Vec<u8>,
+    /// The catalogue's code of the event being evaluated (`evt.type` tests read it).
+    pub(crate) event_code: usize,
 }
 
 #[derive(Debug, Clone, Copy, Default)]

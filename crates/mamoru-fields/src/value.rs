@@ -294,6 +294,7 @@ impl Values {
     }
 
     /// The value at position `i`.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<Value<'_>> {
         Some(match *self.items.get(i)? {
             Item::Bytes { start, end } => Value::Bytes(&self.buf[start as usize..end as usize]),

@@ -128,6 +128,7 @@ mod tests {
                 ("user.loginuid".into(), FieldJson::I64(-1)),
                 ("container.id".into(), FieldJson::Null),
             ],
+            subject: None,
         }
     }
 

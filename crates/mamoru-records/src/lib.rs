@@ -21,8 +21,11 @@
 //! (NDJSON) or the next element (documents). Limits ([`Limits`]) bound the size of one record, of one top-level
 //! document, and of the whole decompressed input (a gzip-bomb guard); exceeding the input bound ends the stream.
 
+pub mod json;
 mod rawjson;
 mod timestamp;
+
+pub use json::{JsonDoc, JsonError, JsonKind, JsonRef};
 
 pub use timestamp::parse_rfc3339;
 
@@ -115,16 +118,76 @@ impl fmt::Display for Origin {
     }
 }
 
-/// One event's record.
+/// One event's record: its JSON (validated, on a tape shared with the other records of its document), its
+/// timestamp, and where it came from. Cloning is cheap (the document is shared).
 #[derive(Debug, Clone)]
 pub struct Record {
-    /// The parsed record (always a JSON object).
-    pub value: Value,
-    /// The record's JSON text: the exact bytes `value` was parsed from.
-    pub raw: Vec<u8>,
+    doc: Arc<JsonDoc>,
+    node: u32,
     /// Event time, nanoseconds since the epoch.
     pub ts_ns: u64,
     pub origin: Origin,
+}
+
+impl Record {
+    /// The record's JSON (always an object).
+    pub fn json(&self) -> JsonRef<'_> {
+        // `node` was returned by the parse that put this record on the document's tape.
+        self.doc
+            .node(self.node)
+            .unwrap_or_else(|| unreachable!("record node {} outside its tape", self.node))
+    }
+
+    /// The record's JSON text: its exact bytes in the input.
+    pub fn raw(&self) -> &[u8] {
+        self.json().raw()
+    }
+
+    /// The record as a `serde_json::Value` (built on each call: for tests and slow paths, not per event).
+    pub fn value(&self) -> Value {
+        self.json().to_value()
+    }
+
+    /// Frames ONE record of `source` from an owned buffer (a push-style input: a webhook body, a queue message):
+    /// validates it, checks it is an object, and takes its timestamp as the plugin does. `Ok(None)` when the plugin
+    /// would drop the record (no/unparseable timestamp; CloudTrail records without `eventType` or Insights records).
+    /// Containers of records (an `EventList`, a CloudTrail file, a GitHub envelope) go through
+    /// [`RecordReader::from_reader`] instead.
+    pub fn from_json_bytes(
+        bytes: Vec<u8>,
+        source: RecordSource,
+        origin: Origin,
+    ) -> Result<Option<Record>, RecordError> {
+        let doc = match JsonDoc::parse(bytes) {
+            Ok(doc) => doc,
+            Err(e) => {
+                return Err(RecordError::Malformed {
+                    at: Origin {
+                        offset: origin.offset + e.offset as u64,
+                        ..origin
+                    },
+                    msg: e.msg.to_string(),
+                })
+            }
+        };
+        let root = doc
+            .root()
+            .filter(|r| r.is_object())
+            .ok_or_else(|| RecordError::Unrecognized {
+                at: origin.clone(),
+                why: format!("a {source} record must be a JSON object"),
+            })?;
+        let ts = match record_timestamp(source, root) {
+            Ok(ts) => ts,
+            Err(_) => return Ok(None),
+        };
+        Ok(Some(Record {
+            doc: Arc::new(doc),
+            node: 0,
+            ts_ns: ts,
+            origin,
+        }))
+    }
 }
 
 /// Why input could not be framed.
@@ -183,7 +246,7 @@ const MAX_NESTING: u32 = 4;
 
 /// Iterator over the records of one input.
 pub struct RecordReader {
-    input: Box<dyn Read + Send>,
+    input: Box<dyn BufRead + Send>,
     splitter: Splitter,
     framer: Framer,
     bytes_read: u64,
@@ -231,8 +294,11 @@ impl RecordReader {
             source,
         })?;
         let gzip = head.starts_with(&[0x1f, 0x8b]);
-        let input: Box<dyn Read + Send> = if gzip {
-            Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+        let input: Box<dyn BufRead + Send> = if gzip {
+            Box::new(BufReader::with_capacity(
+                READ_CHUNK,
+                flate2::bufread::MultiGzDecoder::new(buffered),
+            ))
         } else {
             Box::new(buffered)
         };
@@ -245,6 +311,9 @@ impl RecordReader {
                 limits,
                 stats: Stats::default(),
                 pending: VecDeque::new(),
+                building: JsonDoc::default(),
+                doc_offset: 0,
+                staged: Vec::new(),
             },
             bytes_read: 0,
             eof: false,
@@ -268,13 +337,15 @@ impl RecordReader {
 
     /// Reads the next chunk; false at end of input or on a fatal error (queued).
     fn fill(&mut self) -> bool {
-        let buf = self.splitter.reserve(READ_CHUNK);
+        // Copy straight from the reader's buffer: no zero-filled staging area per read.
         let n = loop {
-            match self.input.read(buf) {
-                Ok(n) => break n,
+            match self.input.fill_buf() {
+                Ok(chunk) => {
+                    self.splitter.append(chunk);
+                    break chunk.len();
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(source) => {
-                    self.splitter.commit(0);
                     self.fatal(RecordError::Read {
                         file: self.framer.file.clone(),
                         offset: self.bytes_read,
@@ -284,7 +355,7 @@ impl RecordReader {
                 }
             }
         };
-        self.splitter.commit(n);
+        self.input.consume(n);
         self.bytes_read += n as u64;
         if self.bytes_read > self.framer.limits.max_input_bytes {
             self.fatal(RecordError::InputTooLarge {
@@ -300,6 +371,7 @@ impl RecordReader {
     }
 
     fn fatal(&mut self, e: RecordError) {
+        self.framer.flush();
         self.framer.stats.errors += 1;
         self.framer.pending.push_back(Err(e));
         self.done = true;
@@ -344,6 +416,7 @@ impl RecordReader {
                     }
                 }
             }
+            self.framer.flush();
         }
     }
 }
@@ -402,6 +475,44 @@ enum Step {
     NeedMore,
 }
 
+/// The index of the first quote, backslash or line break in `b`: eight bytes per step with the "has a zero byte"
+/// bit trick (JSON strings are short, so this beats a SIMD search's per-call setup).
+fn string_stop(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_bytes = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes([
+            chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+        ]);
+        // False positives can only appear above a true hit, so the lowest flagged byte is exact.
+        let hits = zero_bytes(x ^ (ONES * u64::from(b'"')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\\')))
+            | zero_bytes(x ^ (ONES * u64::from(b'\n')));
+        if hits != 0 {
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'\\' | b'\n'))
+        .map(|j| i + j)
+}
+
+/// The bytes the splitter looks at outside strings.
+static STRUCTURAL: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t[b'\n' as usize] = true;
+    t
+};
+
 /// Splits a byte stream into top-level JSON values, tracking lines and offsets; resumable across reads.
 struct Splitter {
     buf: Vec<u8>,
@@ -428,8 +539,8 @@ impl Splitter {
         }
     }
 
-    /// Drops consumed bytes and returns room for `n` more at the end.
-    fn reserve(&mut self, n: usize) -> &mut [u8] {
+    /// Drops consumed bytes and appends `data`.
+    fn append(&mut self, data: &[u8]) {
         let keep_from = self.cur.map_or(self.pos, |c| c.start);
         if keep_from > 0 {
             self.buf.drain(..keep_from);
@@ -439,15 +550,7 @@ impl Splitter {
                 c.start = 0;
             }
         }
-        let len = self.buf.len();
-        self.buf.resize(len + n, 0);
-        &mut self.buf[len..]
-    }
-
-    /// Keeps `n` of the bytes offered by [`Splitter::reserve`].
-    fn commit(&mut self, n: usize) {
-        let len = self.buf.len() - READ_CHUNK + n;
-        self.buf.truncate(len);
+        self.buf.extend_from_slice(data);
     }
 
     fn offset(&self, i: usize) -> u64 {
@@ -543,7 +646,7 @@ impl Splitter {
                     self.pos += 1;
                     continue;
                 }
-                match memchr::memchr3(b'"', b'\\', b'\n', &self.buf[self.pos..]) {
+                match string_stop(&self.buf[self.pos..]) {
                     None => self.pos = len,
                     Some(j) => {
                         self.pos += j;
@@ -556,6 +659,15 @@ impl Splitter {
                     }
                 }
                 continue;
+            }
+            // Outside strings only quotes, brackets and line breaks matter: skip other bytes in a tight loop.
+            let mut p = self.pos;
+            while p < len && !STRUCTURAL[self.buf[p] as usize] {
+                p += 1;
+            }
+            self.pos = p;
+            if p == len {
+                break;
             }
             match self.buf[self.pos] {
                 b'"' => cur.in_string = true,
@@ -637,6 +749,26 @@ struct Framer {
     limits: Limits,
     stats: Stats,
     pending: VecDeque<Result<Record, RecordError>>,
+    /// The document being framed: its records are parsed onto its tape, then share it.
+    building: JsonDoc,
+    /// Input offset of the document being framed.
+    doc_offset: u64,
+    /// Results of the document being framed, in order, until [`Framer::flush`] moves them to `pending`.
+    staged: Vec<Staged>,
+}
+
+/// A result of the document being framed.
+enum Staged {
+    /// A record on the document's tape.
+    Node {
+        node: u32,
+        ts_ns: u64,
+        line: u64,
+        offset: u64,
+    },
+    /// A record with a document of its own (a GitHub envelope's body with the event type injected).
+    Whole(Record),
+    Error(RecordError),
 }
 
 impl Framer {
@@ -650,7 +782,44 @@ impl Framer {
 
     fn error(&mut self, e: RecordError) {
         self.stats.errors += 1;
-        self.pending.push_back(Err(e));
+        self.staged.push(Staged::Error(e));
+    }
+
+    /// Moves the staged results to `pending`, the records sharing the document just framed.
+    fn flush(&mut self) {
+        if self.staged.is_empty() {
+            return;
+        }
+        let shared = self
+            .staged
+            .iter()
+            .any(|s| matches!(s, Staged::Node { .. }))
+            .then(|| Arc::new(std::mem::take(&mut self.building)));
+        for staged in self.staged.drain(..) {
+            let item = match staged {
+                Staged::Node {
+                    node,
+                    ts_ns,
+                    line,
+                    offset,
+                } => match &shared {
+                    Some(doc) => Ok(Record {
+                        doc: doc.clone(),
+                        node,
+                        ts_ns,
+                        origin: Origin {
+                            file: self.file.clone(),
+                            line,
+                            offset,
+                        },
+                    }),
+                    None => continue,
+                },
+                Staged::Whole(r) => Ok(r),
+                Staged::Error(e) => Err(e),
+            };
+            self.pending.push_back(item);
+        }
     }
 
     fn unrecognized(&mut self, line: u64, offset: u64, why: impl Into<String>) {
@@ -660,6 +829,12 @@ impl Framer {
 
     /// Frames one top-level document.
     fn frame_document(&mut self, doc: &[u8], line: u64, offset: u64) {
+        // One copy per document: every record of it is parsed onto this document's tape and shares it.
+        let mut raw = self.building.reset(Vec::new());
+        raw.clear();
+        raw.extend_from_slice(doc);
+        self.building.reset(raw);
+        self.doc_offset = offset;
         self.frame_value(doc, line, offset, 0);
     }
 
@@ -698,11 +873,11 @@ impl Framer {
                 }
                 None => self.unrecognized(line, offset, "not a Kubernetes audit Event or EventList (no kind)"),
             },
-            RecordSource::CloudTrail if is_array_member(doc, "Records") => {
+            RecordSource::CloudTrail if starts_array(doc, "Records") => {
                 self.frame_member_array(doc, "Records", line, offset, nesting)
             }
             RecordSource::GcpAudit
-                if is_array_member(doc, "entries") && rawjson::find_member(doc, "logName").is_none() =>
+                if starts_array(doc, "entries") && rawjson::find_member(doc, "logName").is_none() =>
             {
                 self.frame_member_array(doc, "entries", line, offset, nesting)
             }
@@ -714,26 +889,63 @@ impl Framer {
         }
     }
 
-    /// Frames the elements of the array member `key` of `doc` as records.
+    /// Frames the elements of the array member `key` of `doc` (which starts at input `offset`) as records. Object
+    /// elements are parsed in place, each parse finding the element's end, so the array is read once.
     fn frame_member_array(&mut self, doc: &[u8], key: &str, line: u64, offset: u64, nesting: u32) {
-        let Some(span) = rawjson::find_member(doc, key) else {
+        let Some(start) = rawjson::member_start(doc, key) else {
             return self.unrecognized(line, offset, format!("missing \"{key}\" array"));
         };
-        let arr = &doc[span.clone()];
-        let Some(elements) = rawjson::element_spans(arr) else {
+        if doc[start] != b'[' {
             return self.parse_error(doc, line, offset);
-        };
+        }
         let mut lines = LineCounter::new(doc, line);
-        for e in elements {
-            let start = span.start + e.start;
-            let at_line = lines.line_at(start);
-            let elem = &doc[start..span.start + e.end];
-            if elem.first() == Some(&b'{') {
-                self.record(elem, at_line, offset + start as u64);
-            } else {
-                self.frame_value(elem, at_line, offset + start as u64, nesting + 1);
+        let mut i = start + 1;
+        loop {
+            i = rawjson::skip_ws(doc, i);
+            let Some(&c) = doc.get(i) else {
+                return self.parse_error(doc, line, offset);
+            };
+            match c {
+                b']' => return,
+                b',' => i += 1,
+                b'{' => {
+                    let at_line = lines.line_at(i);
+                    match self.record_in_place(doc, i, at_line, offset) {
+                        Some(end) => i = end,
+                        None => match rawjson::value_end(doc, i) {
+                            Some(end) => i = end,
+                            // The rest cannot be split into elements: the error is reported, stop here.
+                            None => return,
+                        },
+                    }
+                }
+                _ => {
+                    let at_line = lines.line_at(i);
+                    let Some(end) = rawjson::value_end(doc, i) else {
+                        return self.parse_error(doc, line, offset);
+                    };
+                    self.frame_value(&doc[i..end], at_line, offset + i as u64, nesting + 1);
+                    i = end;
+                }
             }
         }
+    }
+
+    /// Parses the record object starting at `doc[at]` (`doc` starts at input `doc_offset`) in place and stages it;
+    /// returns the index in `doc` just past it, or `None` (error reported) when it is not valid JSON.
+    fn record_in_place(&mut self, doc: &[u8], at: usize, line: u64, doc_offset: u64) -> Option<usize> {
+        let offset = doc_offset + at as u64;
+        let base = doc_offset.saturating_sub(self.doc_offset) as usize;
+        let (node, end) = match self.building.parse_value_from(base + at) {
+            Ok((node, end)) => (node, end - base),
+            Err(e) => {
+                let span_end = rawjson::value_end(doc, at).unwrap_or(doc.len());
+                self.json_error(&doc[at..span_end], line, offset, &e);
+                return None;
+            }
+        };
+        self.stage(node, end - at, line, offset);
+        Some(end)
     }
 
     /// Reports why `doc` is not JSON (serde's diagnosis, placed in the file).
@@ -755,7 +967,7 @@ impl Framer {
         self.error(RecordError::Malformed { at, msg });
     }
 
-    /// Parses, timestamps and queues one record.
+    /// Parses, timestamps and stages one record (`raw` lies in the document being framed, at input `offset`).
     fn record(&mut self, raw: &[u8], line: u64, offset: u64) {
         if raw.len() > self.limits.max_record_bytes {
             let at = self.origin(line, offset);
@@ -766,57 +978,57 @@ impl Framer {
                 limit: self.limits.max_record_bytes as u64,
             });
         }
-        let value: Value = match serde_json::from_slice(raw) {
-            Ok(v) => v,
-            Err(e) => return self.malformed(raw, line, offset, &e),
+        let start = offset.saturating_sub(self.doc_offset) as usize;
+        let node = match self.building.parse_value_at(start..start + raw.len()) {
+            Ok(node) => node,
+            Err(e) => return self.json_error(raw, line, offset, &e),
         };
-        if !value.is_object() {
+        self.stage(node, raw.len(), line, offset);
+    }
+
+    /// Checks and stages a record parsed onto the document's tape as `node`, `len` bytes long.
+    fn stage(&mut self, node: u32, len: usize, line: u64, offset: u64) {
+        if len > self.limits.max_record_bytes {
+            let at = self.origin(line, offset);
+            return self.error(RecordError::TooLarge {
+                at,
+                what: "record",
+                size: len as u64,
+                limit: self.limits.max_record_bytes as u64,
+            });
+        }
+        let Some(root) = self.building.node(node).filter(|r| r.is_object()) else {
             return self.unrecognized(line, offset, format!("a {} record must be a JSON object", self.source));
-        }
-        let Some(ts_ns) = self.timestamp(&value, line) else {
-            return;
         };
-        self.push(value, raw.to_vec(), ts_ns, line, offset);
-    }
-
-    fn push(&mut self, value: Value, raw: Vec<u8>, ts_ns: u64, line: u64, offset: u64) {
-        self.stats.records += 1;
-        let origin = self.origin(line, offset);
-        self.pending.push_back(Ok(Record {
-            value,
-            raw,
-            ts_ns,
-            origin,
-        }));
-    }
-
-    /// The record's timestamp, or `None` (counted) when the plugin would drop it.
-    fn timestamp(&mut self, v: &Value, line: u64) -> Option<u64> {
-        let member = |k: &str| v.get(k).and_then(Value::as_str);
-        let text = match self.source {
-            RecordSource::K8sAudit => member("stageTimestamp"),
-            RecordSource::CloudTrail => {
-                match member("eventType") {
-                    None => return self.skip(Skip::NoEventType, line),
-                    Some("AwsCloudTrailInsight") => return self.skip(Skip::Insight, line),
-                    Some(_) => {}
-                }
-                member("eventTime")
+        match record_timestamp(self.source, root) {
+            Ok(ts_ns) => {
+                self.stats.records += 1;
+                self.staged.push(Staged::Node {
+                    node,
+                    ts_ns,
+                    line,
+                    offset,
+                });
             }
-            RecordSource::Okta => member("published"),
-            RecordSource::GcpAudit => member("receiveTimestamp").or_else(|| member("timestamp")),
-            RecordSource::Github => return Some(now_ns()),
-        };
-        match text {
-            None => self.skip(Skip::NoTimestamp, line),
-            Some(t) => match parse_rfc3339(t) {
-                Some(ts) => Some(ts),
-                None => self.skip(Skip::BadTimestamp, line),
-            },
+            Err(why) => self.skip(why, line),
         }
     }
 
-    fn skip(&mut self, why: Skip, line: u64) -> Option<u64> {
+    /// Reports why `raw` is not JSON: serde_json's diagnosis (placed in the file) when it agrees, else ours.
+    fn json_error(&mut self, raw: &[u8], line: u64, offset: u64, e: &JsonError) {
+        match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+            Err(se) => self.malformed(raw, line, offset, &se),
+            Ok(_) => {
+                let at = self.origin(line, self.doc_offset + e.offset as u64);
+                self.error(RecordError::Malformed {
+                    at,
+                    msg: e.msg.to_string(),
+                });
+            }
+        }
+    }
+
+    fn skip(&mut self, why: Skip, line: u64) {
         let counter = match why {
             Skip::NoTimestamp => &mut self.stats.skipped_no_timestamp,
             Skip::BadTimestamp => &mut self.stats.skipped_bad_timestamp,
@@ -825,7 +1037,6 @@ impl Framer {
         };
         *counter += 1;
         tracing::debug!(file = %self.file, line, reason = ?why, source = %self.source, "record dropped");
-        None
     }
 
     /// `{"headers": {...}, "body": {...}, "received_at": "..."}`: the body with `webhook_type` injected.
@@ -849,8 +1060,7 @@ impl Framer {
             {
                 Some(ts) => ts,
                 None => {
-                    self.skip(Skip::BadTimestamp, line);
-                    return;
+                    return self.skip(Skip::BadTimestamp, line);
                 }
             },
         };
@@ -867,11 +1077,47 @@ impl Framer {
                 limit: self.limits.max_record_bytes as u64,
             });
         }
-        match serde_json::from_slice::<Value>(&raw) {
-            Ok(value) => self.push(value, raw, ts_ns, line, offset),
-            Err(e) => self.malformed(body_raw, line, offset, &e),
+        match JsonDoc::parse(raw) {
+            Ok(doc) => {
+                self.stats.records += 1;
+                let origin = self.origin(line, offset);
+                self.staged.push(Staged::Whole(Record {
+                    doc: Arc::new(doc),
+                    node: 0,
+                    ts_ns,
+                    origin,
+                }));
+            }
+            Err(e) => {
+                let at = self.origin(line, offset);
+                self.error(RecordError::Malformed {
+                    at,
+                    msg: e.msg.to_string(),
+                });
+            }
         }
     }
+}
+
+/// The record's timestamp as the plugin takes it, or why the plugin drops the record.
+fn record_timestamp(source: RecordSource, v: JsonRef<'_>) -> Result<u64, Skip> {
+    let member = |k: &str| v.get(k).and_then(JsonRef::as_str);
+    let text = match source {
+        RecordSource::K8sAudit => member("stageTimestamp"),
+        RecordSource::CloudTrail => {
+            match member("eventType") {
+                None => return Err(Skip::NoEventType),
+                Some("AwsCloudTrailInsight") => return Err(Skip::Insight),
+                Some(_) => {}
+            }
+            member("eventTime")
+        }
+        RecordSource::Okta => member("published"),
+        RecordSource::GcpAudit => member("receiveTimestamp").or_else(|| member("timestamp")),
+        RecordSource::Github => return Ok(now_ns()),
+    };
+    let text = text.ok_or(Skip::NoTimestamp)?;
+    parse_rfc3339(text).ok_or(Skip::BadTimestamp)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -882,8 +1128,9 @@ enum Skip {
     Insight,
 }
 
-fn is_array_member(doc: &[u8], key: &str) -> bool {
-    rawjson::find_member(doc, key).is_some_and(|r| doc[r.start] == b'[')
+/// Whether the member `key` of `doc` holds an array.
+fn starts_array(doc: &[u8], key: &str) -> bool {
+    rawjson::member_start(doc, key).is_some_and(|start| doc[start] == b'[')
 }
 
 /// The body's JSON text with `"webhook_type":<event>` as its first member (replacing any existing one).
@@ -966,6 +1213,25 @@ impl<'d> LineCounter<'d> {
 /// Entry point of the fuzz targets (crates/mamoru-records/fuzz) and of the stable-Rust fuzz runner: arbitrary bytes
 /// framed as records of every source, with small limits so that the memory bounds are exercised too. Never panics
 /// on any input; errors are reported through the iterator and reading goes on or stops cleanly.
+#[cfg(test)]
+mod tests {
+    use super::string_stop;
+
+    #[test]
+    fn string_stop_finds_the_first_quote_backslash_or_newline() {
+        assert_eq!(string_stop(b"abcdefghijk\"x"), Some(11));
+        assert_eq!(string_stop(b"ab\\c\""), Some(2));
+        assert_eq!(string_stop(b"abcdefgh\n"), Some(8));
+        assert_eq!(string_stop("é€😀 plain text without stops".as_bytes()), None);
+        assert_eq!(string_stop(b""), None);
+        for n in 0..20 {
+            let mut v = vec![b'a'; n];
+            v.push(b'"');
+            assert_eq!(string_stop(&v), Some(n));
+        }
+    }
+}
+
 #[doc(hidden)]
 pub mod fuzzing {
     use super::{Limits, RecordReader, RecordSource};
@@ -987,7 +1253,7 @@ pub mod fuzzing {
                 }
                 if let Ok(r) = rec {
                     // The raw bytes handed to extractors must be the record's own JSON text.
-                    debug_assert!(serde_json::from_slice::<serde_json::Value>(&r.raw).is_ok());
+                    debug_assert!(serde_json::from_slice::<serde_json::Value>(r.raw()).is_ok());
                 }
             }
         }

@@ -11,7 +11,7 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && is_ws(b[i]) {
         i += 1;
     }
@@ -33,7 +33,7 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// Index just past the value starting at (or after whitespace from) `i`.
-fn value_end(b: &[u8], i: usize) -> Option<usize> {
+pub(crate) fn value_end(b: &[u8], i: usize) -> Option<usize> {
     let mut i = skip_ws(b, i);
     match *b.get(i)? {
         b'"' => string_end(b, i),
@@ -95,6 +95,37 @@ pub(crate) fn find_member(doc: &[u8], key: &str) -> Option<Range<usize>> {
                     return Some(start..stop);
                 }
                 i = stop;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Where the value of the first top-level member `key` of the object `doc` starts. Unlike [`find_member`] it does
+/// not walk that value to its end: framing a CloudTrail file's `Records` then costs nothing before the records.
+pub(crate) fn member_start(doc: &[u8], key: &str) -> Option<usize> {
+    let mut i = skip_ws(doc, 0);
+    if doc.get(i) != Some(&b'{') {
+        return None;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(doc, i);
+        match *doc.get(i)? {
+            b'}' => return None,
+            b',' => i += 1,
+            b'"' => {
+                let end = string_end(doc, i)?;
+                let name = &doc[i + 1..end - 1];
+                i = skip_ws(doc, end);
+                if doc.get(i) != Some(&b':') {
+                    return None;
+                }
+                let start = skip_ws(doc, i + 1);
+                if name == key.as_bytes() {
+                    return (start < doc.len()).then_some(start);
+                }
+                i = value_end(doc, start)?;
             }
             _ => return None,
         }

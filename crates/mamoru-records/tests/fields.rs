@@ -17,16 +17,17 @@ fn load(files: &[&str], source: RecordSource) -> Vec<Record> {
 
 /// A record built in the test (for fields the fixtures do not exercise).
 fn inline(json: &str, ts_ns: u64) -> Record {
-    Record {
-        value: serde_json::from_str(json).expect("inline record"),
-        raw: json.as_bytes().to_vec(),
-        ts_ns,
-        origin: mamoru_records::Origin {
-            file: "inline".into(),
-            line: 1,
-            offset: 0,
-        },
-    }
+    let origin = mamoru_records::Origin {
+        file: "inline".into(),
+        line: 1,
+        offset: 0,
+    };
+    // Framed as a GitHub record (no timestamp member needed), then given the test's time.
+    let mut r = Record::from_json_bytes(json.as_bytes().to_vec(), RecordSource::Github, origin)
+        .expect("inline record")
+        .expect("not dropped");
+    r.ts_ns = ts_ns;
+    r
 }
 
 fn split_field(expr: &str) -> (&str, Option<&str>) {
@@ -63,8 +64,8 @@ fn check(source: &str, records: &[Record], ctx: &mut JsonContext, cases: &[Case]
     let mut failures = Vec::new();
     // Extract in stream order so that stateful fields see the history up to their event.
     for (i, r) in records.iter().enumerate() {
-        ctx.observe(source, &r.value, r.ts_ns);
-        let ev = JsonEvent::new(&r.value, &r.raw, r.ts_ns)
+        ctx.observe(source, r.json(), r.ts_ns);
+        let ev = JsonEvent::new(r.json(), r.ts_ns)
             .with_num(i as u64 + 1)
             .with_context(ctx);
         for (expr, _, want) in cases.iter().filter(|(_, idx, _)| *idx == i) {
@@ -290,7 +291,7 @@ fn k8s_fields_have_no_value_without_audit_id() {
         r#"{"kind":"Event","verb":"create","user":{"username":"x"},"annotations":{"cluster_name":"c"}}"#,
         1,
     );
-    let ev = JsonEvent::new(&r.value, &r.raw, r.ts_ns);
+    let ev = JsonEvent::new(r.json(), r.ts_ns);
     for f in catalog.fields().iter().filter(|f| f.name.starts_with("ka.")) {
         let arg = match f.arg {
             mamoru_fields::ArgSpec::Required(_) => Some("x"),
@@ -673,11 +674,9 @@ fn generic_event_fields_and_json_plugin_fields() {
     let pod = &records[POD];
     let mut ctx = JsonContext::empty();
     ctx.hostname = "node-1".to_string();
-    ctx.observe("k8s_audit", &records[0].value, records[0].ts_ns);
+    ctx.observe("k8s_audit", records[0].json(), records[0].ts_ns);
     let catalog = catalog_for("k8s_audit").unwrap();
-    let ev = JsonEvent::new(&pod.value, &pod.raw, pod.ts_ns)
-        .with_num(7)
-        .with_context(&ctx);
+    let ev = JsonEvent::new(pod.json(), pod.ts_ns).with_num(7).with_context(&ctx);
     let cases: &[(&str, &[&str])] = &[
         ("evt.num", &["7"]),
         ("evt.time", &["09:15:02.140321000"]),
@@ -725,7 +724,7 @@ fn generic_event_fields_and_json_plugin_fields() {
     // evt.plugininfo: the plugin's String(): raw JSON for k8saudit.
     assert_eq!(
         extract(catalog, &ev, "evt.plugininfo"),
-        [String::from_utf8_lossy(&pod.raw).into_owned()]
+        [String::from_utf8_lossy(pod.raw()).into_owned()]
     );
     // json.obj is the record re-indented like Go's json.Indent.
     let obj = extract(catalog, &ev, "json.obj").remove(0);
@@ -733,10 +732,10 @@ fn generic_event_fields_and_json_plugin_fields() {
         obj.starts_with("{\n  \"kind\": \"Event\",\n  \"apiVersion\": \"audit.k8s.io/v1\",\n"),
         "{obj}"
     );
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&obj).unwrap(), pod.value);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&obj).unwrap(), pod.value());
     assert_eq!(extract(catalog, &ev, "jevt.obj"), [obj]);
     let later = &records[EXEC];
-    let ev = JsonEvent::new(&later.value, &later.raw, later.ts_ns).with_context(&ctx);
+    let ev = JsonEvent::new(later.json(), later.ts_ns).with_context(&ctx);
     assert_eq!(extract(catalog, &ev, "evt.reltime.s"), ["97"]);
     assert_eq!(extract(catalog, &ev, "evt.reltime.ns"), ["911391000"]);
 }
@@ -748,7 +747,7 @@ fn plugininfo_of_cloudtrail_and_github() {
         RecordSource::CloudTrail,
     );
     let catalog = catalog_for("aws_cloudtrail").unwrap();
-    let ev = JsonEvent::new(&ct[STOP].value, &ct[STOP].raw, ct[STOP].ts_ns);
+    let ev = JsonEvent::new(ct[STOP].json(), ct[STOP].ts_ns);
     assert_eq!(
         extract(catalog, &ev, "evt.plugininfo"),
         ["eu-west-1 OpsAdmin cloudtrail StopLogging OpsAdmin via 203.0.113.9 → StopLogging"]
@@ -756,7 +755,7 @@ fn plugininfo_of_cloudtrail_and_github() {
     assert_eq!(extract(catalog, &ev, "evt.pluginname"), ["cloudtrail"]);
     let gh = load(&["github_webhooks.ndjson"], RecordSource::Github);
     let catalog = catalog_for("github").unwrap();
-    let ev = JsonEvent::new(&gh[PUSH].value, &gh[PUSH].raw, gh[PUSH].ts_ns);
+    let ev = JsonEvent::new(gh[PUSH].json(), gh[PUSH].ts_ns);
     assert_eq!(
         extract(catalog, &ev, "evt.plugininfo"),
         ["github push user:carol-dev repo:https://github.com/corp-example/payments-api"]
@@ -801,7 +800,7 @@ fn bind_errors() {
         assert_eq!(c.num_event_codes(), 1);
         assert_eq!(c.event_codes_for("pluginevent"), None);
         let r = inline("{}", 0);
-        assert_eq!(c.event_code(&JsonEvent::new(&r.value, &r.raw, 0)), 0);
+        assert_eq!(c.event_code(&JsonEvent::new(r.json(), 0)), 0);
         // Every field binds (with an argument when required).
         for f in c.fields() {
             let arg = match f.arg {

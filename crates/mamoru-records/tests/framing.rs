@@ -31,7 +31,7 @@ fn from_bytes(bytes: Vec<u8>, source: RecordSource, limits: Limits) -> (Vec<Reco
 }
 
 fn str_at<'a>(r: &'a Record, key: &str) -> &'a str {
-    r.value.get(key).and_then(|v| v.as_str()).unwrap_or("")
+    r.json().get(key).and_then(|v| v.as_str()).unwrap_or("")
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -65,10 +65,10 @@ fn k8s_event_list_items_become_records_with_their_own_raw_text_and_lines() {
     for r in &records {
         // raw is the exact item text, found at its origin offset, on its origin line.
         let at = r.origin.offset as usize;
-        assert_eq!(&text[at..at + r.raw.len()], &r.raw[..]);
+        assert_eq!(&text[at..at + r.raw().len()], r.raw());
         let line = 1 + text[..at].iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(r.origin.line, line);
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.raw).unwrap(), r.value);
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(r.raw()).unwrap(), r.value());
     }
     assert_eq!(records[0].origin.line, 6);
     assert!(records[0].origin.file.ends_with("k8s_eventlist.json"));
@@ -100,7 +100,7 @@ fn k8s_single_event_and_arrays_of_event_lists() {
     );
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(records.len(), 3);
-    assert!(records.iter().all(|r| r.raw == event.as_bytes()));
+    assert!(records.iter().all(|r| r.raw() == event.as_bytes()));
     let (records, _, _) = from_bytes(event.as_bytes().to_vec(), RecordSource::K8sAudit, Limits::default());
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].ts_ns, 1_704_067_200_000_000_000);
@@ -162,7 +162,7 @@ fn gzip_is_detected_and_offsets_count_decompressed_bytes() {
     assert_eq!(records.len(), plain_records.len());
     assert_eq!(errors.len(), 1);
     for (a, b) in records.iter().zip(&plain_records) {
-        assert_eq!(a.raw, b.raw);
+        assert_eq!(a.raw(), b.raw());
         assert_eq!((a.origin.line, a.origin.offset), (b.origin.line, b.origin.offset));
     }
 }
@@ -200,13 +200,13 @@ fn github_envelopes_get_webhook_type_injected_first() {
     let types: Vec<&str> = records.iter().map(|r| str_at(r, "webhook_type")).collect();
     assert_eq!(types, ["push", "ping", "member", "workflow_run", "repository"]);
     assert!(records[0]
-        .raw
+        .raw()
         .starts_with(br#"{"webhook_type":"push","ref":"refs/heads/main""#));
     assert_eq!(records[0].ts_ns, 1_709_294_400_500_000_000);
     assert_eq!(records[1].ts_ns, 1_709_294_460_000_000_000);
     for r in &records {
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&r.raw).unwrap(), r.value);
-        assert!(r.value.get("headers").is_none());
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(r.raw()).unwrap(), r.value());
+        assert!(r.value().get("headers").is_none());
     }
     // A payload without an envelope keeps its bytes; its time is the receipt time (now).
     let before = std::time::SystemTime::now()
@@ -238,7 +238,7 @@ fn github_envelope_edge_cases() {
         match want {
             Some(raw) => {
                 assert!(errors.is_empty(), "{input}: {errors:?}");
-                assert_eq!(String::from_utf8_lossy(&records[0].raw), raw);
+                assert_eq!(String::from_utf8_lossy(records[0].raw()), raw);
             }
             None => {
                 assert!(records.is_empty(), "{input}");

@@ -32,7 +32,8 @@ pub struct WriterOptions {
 
 enum Sink<W: Write> {
     Plain(W),
-    Gzip(GzEncoder<W>),
+    // Boxed: the encoder state is ~225 bytes; one allocation per capture file.
+    Gzip(Box<GzEncoder<W>>),
 }
 
 impl<W: Write> Sink<W> {
@@ -64,7 +65,7 @@ impl<W: Write> ScapWriter<W> {
     /// Starts a capture on `out` and writes its section header.
     pub fn new(out: W, opts: WriterOptions) -> Result<Self, ScapError> {
         let sink = if opts.gzip {
-            Sink::Gzip(GzEncoder::new(out, Compression::default()))
+            Sink::Gzip(Box::new(GzEncoder::new(out, Compression::default())))
         } else {
             Sink::Plain(out)
         };

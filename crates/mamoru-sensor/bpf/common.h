@@ -50,7 +50,11 @@ struct {
 	__uint(max_entries, 16 * 1024 * 1024); /* resized by user space */
 } events SEC(".maps");
 
-/* Indexed by native syscall number; non-zero = emit. Updated live by user space. */
+/* Indexed by native syscall number: 0 = do not report, FILTER_REPORT = report every call, FILTER_STATE_ONLY =
+ * only the user-space state engine needs the call (no loaded rule does), so calls that provably change nothing in
+ * its state may be left out (see state_learns_nothing in sensor.bpf.c). Updated live by user space. */
+#define FILTER_REPORT 1
+#define FILTER_STATE_ONLY 2
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, MAX_SYSCALLS);
@@ -251,30 +255,46 @@ static __always_inline __u64 push_bytes(struct aux *a, const void *ptr, __u64 le
 	return n;
 }
 
+/* Batched wakeups. A forced wakeup is an irq_work, raised with a self-IPI: in a virtual machine that is an APIC
+ * write that exits to the hypervisor, several times the cost of the event itself. So the reader is woken only when
+ * the pending data crosses a multiple of wakeup_threshold, not for every event while it is above the threshold
+ * (a reader that is busy with a backlog would otherwise make every producer pay the IPI). Why no wakeup is lost:
+ * the reader only sleeps after it found the ring empty, and from empty the pending data must cross the threshold
+ * again to reach it; two CPUs racing on the same crossing can both miss it, but then the next multiple fires, and
+ * the reader's poll timeout bounds the delay in any case. Returns the flags for the record of `size` bytes about to
+ * be committed. */
+static __always_inline __u64 wakeup_flags(__u64 size)
+{
+	if (wakeup_threshold <= 1)
+		return BPF_RB_FORCE_WAKEUP;
+	__u64 before = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 after = before + size + 8; /* 8: the ring's record header */
+	return after / wakeup_threshold != before / wakeup_threshold ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Finishes the event and copies it into the ring buffer, deciding whether to wake the reader. */
-static __always_inline void ev_submit(struct aux *a)
+static __always_inline bool ev_submit(struct aux *a)
 {
 	struct counters *c = counters_get();
 	if (!c)
-		return;
+		return false;
 	if (a->pushed != a->nparams) {
 		/* A handler disagrees with the event table: never emit a record the reader cannot parse. */
 		c->drops_malformed++;
-		return;
+		return false;
 	}
 	__u64 size = a->pos;
 	if (size > MAX_EVENT_SIZE) {
 		c->drops_too_large++;
-		return;
+		return false;
 	}
 	*(__u32 *)&a->data[HDR_OFF + 16] = (__u32)(size - REC_PREFIX);
-	/* Batched wakeups: waking the reader per event costs more than producing the event. */
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_threshold ? BPF_RB_FORCE_WAKEUP
-											: BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_output(&events, a->data, size, flags))
+	if (bpf_ringbuf_output(&events, a->data, size, wakeup_flags(size))) {
 		c->drops_ring_full++;
-	else
-		c->emitted++;
+		return false;
+	}
+	c->emitted++;
+	return true;
 }
 
 /* ---- syscall arguments (x86_64 calling convention) ----

@@ -140,13 +140,16 @@ static __always_inline struct file *fd_to_file(struct task_struct *task, __s64 f
 {
 	if (fd < 0)
 		return NULL;
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	/* `task` is the BTF-typed current task (tp_btf programs), so the walk to the fd array is done with direct,
+	 * fault-safe loads (a NULL `files` of an exiting task reads as 0) instead of one helper call per hop: this
+	 * runs for every reported open and socket call. The array slot itself is a pointer to a pointer, which the
+	 * verifier does not type, so it is read with one helper call. */
+	struct fdtable *fdt = task->files->fdt;
 	if (!fdt)
 		return NULL;
-	__u32 max_fds = BPF_CORE_READ(fdt, max_fds);
-	if ((__u64)fd >= max_fds)
+	if ((__u64)fd >= fdt->max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *f = NULL;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;

@@ -3,7 +3,7 @@
  * mamoru kernel-side sensor.
  *
  * One BPF_PROG on tp_btf/sys_exit (the dispatcher) filters every syscall exit (interesting_syscalls map, own
- * process, 32-bit compat calls) and tail-calls the handler registered for the syscall number in
+ * process, 32-bit compat calls, and for state-only send/recv the calls that teach user space nothing) and tail-calls the handler registered for the syscall number in
  * syscall_exit_progs; syscalls without a handler become PPME_GENERIC_X. Each handler writes one scap exit event
  * of the newest version with every parameter the event table defines. Large events (clone, execve) continue in
  * further tail calls (extra_progs) because one program would exceed the verifier's budget. Clone children are
@@ -92,10 +92,15 @@ static __always_inline void count_tail_call_failure(void)
 		c->tail_call_failures++;
 }
 
+static __always_inline __u8 syscall_filter(__u32 nr)
+{
+	__u8 *mode = bpf_map_lookup_elem(&interesting_syscalls, &nr);
+	return mode ? *mode : 0;
+}
+
 static __always_inline bool syscall_enabled(__u32 nr)
 {
-	__u8 *on = bpf_map_lookup_elem(&interesting_syscalls, &nr);
-	return on && *on;
+	return syscall_filter(nr) != 0;
 }
 
 static __always_inline bool is_self(void)
@@ -538,6 +543,71 @@ static __always_inline struct socket *fd_socket(__s64 fd)
 	return file_socket(fd_to_file(current_task(), fd));
 }
 
+/* ---- TCP sockets whose connection user space already knows ----
+ * A send/recv call changes the user-space state only through its socket tuple: for a TCP socket that user space
+ * already knows as connected and named, mamoru-state's on_sockio leaves the fd untouched (it sets `connected`,
+ * already set by connect/accept, and returns for a named TCP fd); for a failed call it returns at once. So when no
+ * loaded rule needs send/recv (FILTER_STATE_ONLY), those calls are not reported. "Known" means: this sensor
+ * delivered a successful connect() or accept() event carrying the socket's complete tuple, so every fd user space
+ * tracks for the socket (the connect/accept fd, its dups and fork copies) is named. The key pairs the kernel socket
+ * with its inode number, so a freed socket whose memory is reused by a new one never matches. An evicted entry
+ * only means reporting again (the safe side). The one thing left out that user space would have seen is the
+ * thread's last-seen time, used only to pick eviction victims when its thread table is full. */
+struct sock_key {
+	__u64 sk;
+	__u64 ino;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sock_key);
+	__type(value, __u8);
+} known_tcp_socks SEC(".maps");
+
+#define K_IPPROTO_TCP 6
+
+/* The key of the TCP socket behind `fd` of the current task; false for anything else. */
+static __always_inline bool tcp_sock_key(__s64 fd, struct sock_key *key)
+{
+	struct file *f = fd_to_file(current_task(), fd);
+	if (!f)
+		return false;
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	if (!inode || (BPF_CORE_READ(inode, i_mode) & K_S_IFMT) != K_S_IFSOCK)
+		return false;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = sock ? BPF_CORE_READ(sock, sk) : NULL;
+	if (!sk || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != K_IPPROTO_TCP)
+		return false;
+	key->sk = (__u64)sk;
+	key->ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/* Records that user space received the complete tuple of the TCP socket behind `fd` (call only after the event
+ * carrying it was committed to the ring buffer). */
+static __always_inline void remember_known_tcp(__s64 fd)
+{
+	struct sock_key key = {};
+	__u8 one = 1;
+	if (tcp_sock_key(fd, &key))
+		bpf_map_update_elem(&known_tcp_socks, &key, &one, BPF_ANY);
+}
+
+/* Whether a state-only send/recv call would change nothing in the user-space state (see above). */
+static __always_inline bool state_learns_nothing(struct pt_regs *regs, __u32 nr, long ret)
+{
+	if (nr != NR_sendto && nr != NR_recvfrom && nr != NR_sendmsg && nr != NR_recvmsg)
+		return false;
+	if (ret < 0)
+		return true;
+	struct sock_key key = {};
+	if (!tcp_sock_key(SARG(0), &key))
+		return false;
+	return bpf_map_lookup_elem(&known_tcp_socks, &key) != NULL;
+}
+
 /* Bytes of I/O data kept in an event: at most snaplen and what the call actually transferred. */
 static __always_inline __u64 snap_len(long ret, __u64 requested)
 {
@@ -571,7 +641,8 @@ SYS_EXIT_PROG(connect_x)
 	push_len(a, put_socktuple(a, fd_socket(fd), false, uaddr));
 	push_s64(a, fd);
 	push_len(a, put_sockaddr(a, uaddr));
-	ev_submit(a);
+	if (ev_submit(a) && ret == 0)
+		remember_known_tcp(fd);
 	return 0;
 }
 
@@ -593,7 +664,8 @@ SYS_EXIT_PROG(accept_x)
 {
 	BEGIN(PPME_SOCKET_ACCEPT_5_X);
 	push_accept_common(a, regs, ret);
-	ev_submit(a);
+	if (ev_submit(a) && ret >= 0)
+		remember_known_tcp(ret);
 	return 0;
 }
 
@@ -602,7 +674,8 @@ SYS_EXIT_PROG(accept4_x)
 	BEGIN(PPME_SOCKET_ACCEPT4_6_X);
 	push_accept_common(a, regs, ret);
 	push_u32(a, (__u32)ARG(3));
-	ev_submit(a);
+	if (ev_submit(a) && ret >= 0)
+		remember_known_tcp(ret);
 	return 0;
 }
 
@@ -1269,10 +1342,13 @@ int BPF_PROG(sys_exit_dispatch, struct pt_regs *regs, long ret)
 	if (id < 0 || id >= MAX_SYSCALLS)
 		return 0; /* x32 numbers and the -1 of non-syscall exits */
 	__u32 nr = (__u32)id;
-	if (!syscall_enabled(nr) || is_self())
+	__u8 mode = syscall_filter(nr);
+	if (!mode || is_self())
 		return 0;
 	if (current_task()->thread_info.status & K_TS_COMPAT)
 		return 0; /* ia32 numbering differs; not decoded */
+	if (mode == FILTER_STATE_ONLY && state_learns_nothing(regs, nr, ret))
+		return 0;
 	bpf_tail_call(ctx, &syscall_exit_progs, nr);
 	if (handled_nr[nr & (MAX_SYSCALLS - 1)]) {
 		count_tail_call_failure();

@@ -1,9 +1,11 @@
 //! Measures the live sensor: events/s delivered to user space, drops, and the busiest event types.
 //!
 //! ```text
-//! sensor-bench [--seconds N] [--ring-mib N] [--wakeup-kib N] [--syscalls a,b,c] [--print N] [--verifier]
+//! sensor-bench [--seconds N] [--ring-mib N] [--wakeup-kib N] [--syscalls a,b,c] [--state-only a,b] [--print N]
+//!              [--verifier]
 //! ```
-//! Run as root. `--syscalls` takes syscall names (default: all); `--print` decodes and prints the first N
+//! Run as root. `--syscalls` takes syscall names (default: all); `--state-only` marks some of them as needed by
+//! the state engine only (as `mamoru run` does for send/recv when no rule needs them); `--print` decodes and prints the first N
 //! events, which is handy to eyeball parameters; `--verifier` lists how many instructions the kernel verifier
 //! processed for the largest sensor programs (the limit is 1,000,000 per program).
 
@@ -19,6 +21,7 @@ struct Args {
     ring_mib: usize,
     wakeup_kib: usize,
     syscalls: Option<Vec<String>>,
+    state_only: Vec<String>,
     print: usize,
     verifier: bool,
 }
@@ -29,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         ring_mib: 16,
         wakeup_kib: 256,
         syscalls: None,
+        state_only: Vec::new(),
         print: 0,
         verifier: false,
     };
@@ -43,9 +47,10 @@ fn parse_args() -> Result<Args, String> {
             "--print" => args.print = number(value()?)? as usize,
             "--verifier" => args.verifier = true,
             "--syscalls" => args.syscalls = Some(value()?.split(',').map(str::to_string).collect()),
+            "--state-only" => args.state_only = value()?.split(',').map(str::to_string).collect(),
             "-h" | "--help" => {
                 return Err(
-                    "usage: sensor-bench [--seconds N] [--ring-mib N] [--wakeup-kib N] [--syscalls a,b] [--print N] [--verifier]"
+                    "usage: sensor-bench [--seconds N] [--ring-mib N] [--wakeup-kib N] [--syscalls a,b] [--state-only a,b] [--print N] [--verifier]"
                         .into(),
                 )
             }
@@ -101,10 +106,15 @@ fn run(args: Args) -> Result<(), String> {
     if !report.ready() {
         return Err(format!("cannot start: missing {}", report.missing().join(", ")));
     }
-    let syscalls = match &args.syscalls {
+    let mut syscalls = match &args.syscalls {
         Some(names) => SyscallSet::from_names(names).map_err(|e| e.to_string())?,
         None => SyscallSet::all(),
     };
+    for name in &args.state_only {
+        let sc = mamoru_sensor::syscall_by_name(name).ok_or_else(|| format!("unknown syscall {name}"))?;
+        syscalls.remove(sc.nr);
+        syscalls.insert_state_only(sc.nr).map_err(|e| e.to_string())?;
+    }
     let config = SensorConfig {
         ring_buffer_bytes: args.ring_mib << 20,
         wakeup_threshold_bytes: args.wakeup_kib << 10,

@@ -34,8 +34,9 @@ pub struct SensorConfig {
     pub syscalls: SyscallSet,
     /// Drop the events of this process (its own reads of the ring buffer would otherwise feed back). Default on.
     pub drop_self: bool,
-    /// Wake the reader once this many bytes are pending (clamped to half the ring); below it the reader only sees
-    /// data when its poll timeout expires. Default 256 KiB.
+    /// Wake the reader each time the pending data crosses a multiple of this many bytes (clamped to half the ring;
+    /// 0 or 1 = wake on every event); in between, the reader sees data when its poll timeout expires or when it
+    /// finds the ring non-empty after a drain. Default 256 KiB.
     pub wakeup_threshold_bytes: usize,
     /// Bytes of I/O data copied into send/recv events (0 = none, at most [`MAX_SNAPLEN`]). Default 80.
     pub snaplen: u32,

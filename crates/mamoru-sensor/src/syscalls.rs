@@ -53,10 +53,18 @@ pub(crate) fn handled_numbers() -> impl Iterator<Item = u32> {
     generated::HANDLED.iter().map(|(nr, _)| *nr)
 }
 
+/// Filter map value: report every call.
+pub(crate) const FILTER_REPORT: u8 = 1;
+/// Filter map value: report for the user-space state engine only.
+pub(crate) const FILTER_STATE_ONLY: u8 = 2;
+
 /// Which syscalls the kernel side reports, by native number. Updated live with [`crate::Sensor::set_syscalls`].
 #[derive(Clone, PartialEq, Eq)]
 pub struct SyscallSet {
     enabled: Box<[bool; MAX_SYSCALLS]>,
+    /// Enabled only for the user-space state engine: the kernel may leave out calls that provably change nothing
+    /// there (today: send/recv on TCP sockets whose tuple user space already has, and failed send/recv calls).
+    state_only: Box<[bool; MAX_SYSCALLS]>,
 }
 
 impl std::fmt::Debug for SyscallSet {
@@ -77,6 +85,7 @@ impl SyscallSet {
     pub fn none() -> Self {
         SyscallSet {
             enabled: Box::new([false; MAX_SYSCALLS]),
+            state_only: Box::new([false; MAX_SYSCALLS]),
         }
     }
 
@@ -84,6 +93,7 @@ impl SyscallSet {
     pub fn all() -> Self {
         SyscallSet {
             enabled: Box::new([true; MAX_SYSCALLS]),
+            state_only: Box::new([false; MAX_SYSCALLS]),
         }
     }
 
@@ -145,18 +155,45 @@ impl SyscallSet {
         Ok(set)
     }
 
+    /// Reports every call of `nr` (and clears a state-only mark).
     pub fn insert(&mut self, nr: u32) -> Result<(), SensorError> {
-        let slot = self.enabled.get_mut(nr as usize).ok_or_else(|| {
-            SensorError::UnknownSyscall(format!("native number {nr} (filter covers 0..{MAX_SYSCALLS})"))
-        })?;
-        *slot = true;
+        let idx = Self::index(nr)?;
+        self.enabled[idx] = true;
+        self.state_only[idx] = false;
         Ok(())
+    }
+
+    /// Reports `nr` for the user-space state engine only, unless it is already reported in full: the kernel may
+    /// then leave out calls that change nothing in that state. Use it for syscalls no loaded rule needs.
+    pub fn insert_state_only(&mut self, nr: u32) -> Result<(), SensorError> {
+        let idx = Self::index(nr)?;
+        if !self.enabled[idx] {
+            self.enabled[idx] = true;
+            self.state_only[idx] = true;
+        }
+        Ok(())
+    }
+
+    fn index(nr: u32) -> Result<usize, SensorError> {
+        if (nr as usize) < MAX_SYSCALLS {
+            Ok(nr as usize)
+        } else {
+            Err(SensorError::UnknownSyscall(format!(
+                "native number {nr} (filter covers 0..{MAX_SYSCALLS})"
+            )))
+        }
     }
 
     pub fn remove(&mut self, nr: u32) {
         if let Some(slot) = self.enabled.get_mut(nr as usize) {
             *slot = false;
+            self.state_only[nr as usize] = false;
         }
+    }
+
+    /// Whether `nr` is reported for the state engine only (see [`SyscallSet::insert_state_only`]).
+    pub fn is_state_only(&self, nr: u32) -> bool {
+        self.contains(nr) && self.state_only.get(nr as usize).copied().unwrap_or(false)
     }
 
     pub fn contains(&self, nr: u32) -> bool {
@@ -180,11 +217,16 @@ impl SyscallSet {
         self.len() == 0
     }
 
-    /// The filter as the kernel map stores it: one byte per native number.
+    /// The filter as the kernel map stores it: one byte per native number, 0 = off, [`FILTER_REPORT`] = every
+    /// call, [`FILTER_STATE_ONLY`] = for the state engine only (values of `common.h`).
     pub(crate) fn as_bytes(&self) -> [u8; MAX_SYSCALLS] {
         let mut out = [0u8; MAX_SYSCALLS];
-        for (o, on) in out.iter_mut().zip(self.enabled.iter()) {
-            *o = u8::from(*on);
+        for ((o, on), state_only) in out.iter_mut().zip(self.enabled.iter()).zip(self.state_only.iter()) {
+            *o = match (*on, *state_only) {
+                (false, _) => 0,
+                (true, false) => FILTER_REPORT,
+                (true, true) => FILTER_STATE_ONLY,
+            };
         }
         out
     }
@@ -248,5 +290,24 @@ mod tests {
         let bytes = set.as_bytes();
         assert_eq!(bytes[257], 1);
         assert_eq!(bytes[0], 0);
+    }
+
+    #[test]
+    fn state_only_marks_never_weaken_a_full_report() {
+        let mut set = SyscallSet::from_names(&["connect"]).expect("names");
+        set.insert_state_only(nr("sendto")).expect("in range");
+        set.insert_state_only(nr("connect")).expect("in range");
+        assert!(set.is_state_only(nr("sendto")) && set.contains(nr("sendto")));
+        assert!(!set.is_state_only(nr("connect")), "already reported in full");
+        let bytes = set.as_bytes();
+        assert_eq!(bytes[nr("sendto") as usize], FILTER_STATE_ONLY);
+        assert_eq!(bytes[nr("connect") as usize], FILTER_REPORT);
+        // A rule needing the call later upgrades it to a full report; removing clears the mark.
+        set.insert(nr("sendto")).expect("in range");
+        assert_eq!(set.as_bytes()[nr("sendto") as usize], FILTER_REPORT);
+        set.insert_state_only(nr("recvfrom")).expect("in range");
+        set.remove(nr("recvfrom"));
+        assert!(!set.is_state_only(nr("recvfrom")) && !set.contains(nr("recvfrom")));
+        assert!(set.insert_state_only(MAX_SYSCALLS as u32).is_err());
     }
 }

@@ -1112,3 +1112,89 @@ fn start_rejects_bad_configuration() {
         Err(mamoru_sensor::SensorError::Config(_))
     ));
 }
+
+#[test]
+fn state_only_socket_io_leaves_out_calls_that_teach_the_state_nothing() {
+    let _serial = require_bpf();
+    let mut set = syscalls(&["socket", "connect", "close"]);
+    for name in ["sendto", "recvfrom", "sendmsg", "recvmsg"] {
+        set.insert_state_only(nr(name)).expect("syscall number in range");
+    }
+    let config = SensorConfig {
+        syscalls: set,
+        process_exit: false,
+        ..SensorConfig::default()
+    };
+    let mut sensor = Sensor::start(config).expect("starting the sensor");
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("tcp listener");
+    let tcp_port = listener.local_addr().expect("tcp addr").port();
+    let udp = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("udp socket");
+    let udp_port = udp.local_addr().expect("udp addr").port();
+
+    let child = fork_child(move || {
+        let tcp_addr = loopback(tcp_port);
+        let udp_addr = loopback(udp_port);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let mut buf = [0u8; 4];
+        // SAFETY: raw socket calls on fds this child owns, with valid buffers and sockaddr pointers.
+        unsafe {
+            let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            if libc::connect(s, (&tcp_addr as *const libc::sockaddr_in).cast(), len) != 0 {
+                return 1;
+            }
+            // Known connection: neither the send nor the receive is reported.
+            if libc::send(s, b"ping".as_ptr().cast(), 4, 0) != 4 || libc::recv(s, buf.as_mut_ptr().cast(), 4, 0) != 4 {
+                return 2;
+            }
+            // A failed receive (nothing pending: EAGAIN) changes nothing either.
+            if libc::recv(s, buf.as_mut_ptr().cast(), 4, libc::MSG_DONTWAIT) != -1 {
+                return 3;
+            }
+            // An unconnected UDP socket: user space learns its tuple from the send, so it is reported.
+            let u = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
+            let sent = libc::sendto(
+                u,
+                b"x".as_ptr().cast(),
+                1,
+                0,
+                (&udp_addr as *const libc::sockaddr_in).cast(),
+                len,
+            );
+            libc::close(u);
+            libc::close(s);
+            if sent == 1 {
+                0
+            } else {
+                4
+            }
+        }
+    });
+    let (mut conn, _) = listener.accept().expect("accept the child");
+    let mut ping = [0u8; 4];
+    conn.read_exact(&mut ping).expect("read ping");
+    std::io::Write::write_all(&mut conn, b"pong").expect("write pong");
+    let mut datagram = [0u8; 1];
+    udp.recv(&mut datagram).expect("receive the child's datagram");
+    assert_eq!(wait_child(child), 0, "child socket calls");
+
+    let pid = i64::from(child);
+    let got = collect(&mut sensor, Duration::from_secs(5), |c| {
+        !c.named(pid, "sendto").is_empty()
+    });
+    let connects = got.named(pid, "connect");
+    assert!(
+        connects.iter().any(|e| int_param(e, "res") == 0),
+        "the connect that makes the socket known is reported"
+    );
+    let sends = got.named(pid, "sendto");
+    assert_eq!(sends.len(), 1, "only the UDP send is reported");
+    let Some(SockTuple::Inet { dport, .. }) = SockTuple::decode(raw_param(&sends[0], "tuple")) else {
+        panic!("the UDP send carries an IPv4 tuple");
+    };
+    assert_eq!(dport, udp_port);
+    assert!(
+        got.named(pid, "recvfrom").is_empty(),
+        "known-TCP and failed receives are left out"
+    );
+    sensor.stop();
+}

@@ -15,6 +15,9 @@ pub struct CgroupContainer {
     pub full_id: Vec<u8>,
     /// Runtime as the container plugin names it (`docker`, `podman`, `cri-o`, `containerd`).
     pub runtime: &'static str,
+    /// The containerd namespace the container lives in, when the layout tells (`/default/<id>`: `default`; CRI
+    /// layouts under `kubepods`: `k8s.io`). Metadata clients use it to ask the right namespace first.
+    pub namespace: Option<Vec<u8>>,
 }
 
 impl CgroupContainer {
@@ -25,12 +28,36 @@ impl CgroupContainer {
 }
 
 /// Finds the container in a thread's cgroups; `None` means the host. The first cgroup that matches a known layout
-/// wins (all controllers of a containerised process point into the same container).
+/// wins (all controllers of a containerised process point into the same container). The `/<namespace>/<name>`
+/// layout of containerd is accepted only when more controllers place the thread there than at the root: on hybrid
+/// hosts a supervisor may keep host processes in a two-level memory cgroup (`/process_api/<session>`) while every
+/// other controller says `/` (the host), whereas runc leaves only the controllers it does not manage (`net_cls`,
+/// `hugetlb`, ...) at the root of a container's process.
 pub fn container_from_cgroups<'a, I>(cgroups: I) -> Option<CgroupContainer>
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
-    cgroups.into_iter().find_map(container_from_path)
+    let mut named: Option<CgroupContainer> = None;
+    let (mut at_root, mut at_named) = (0usize, 0usize);
+    for path in cgroups {
+        if path == b"/" {
+            at_root += 1;
+            continue;
+        }
+        match container_from_path(path) {
+            Some(c) if c.runtime != "containerd" || is_container_hex(&c.full_id) => return Some(c),
+            Some(c) => match &named {
+                None => {
+                    named = Some(c);
+                    at_named = 1;
+                }
+                Some(n) if n.full_id == c.full_id && n.namespace == c.namespace => at_named += 1,
+                Some(_) => {}
+            },
+            None => {}
+        }
+    }
+    named.filter(|_| at_named > at_root)
 }
 
 /// Recognises one cgroup path.
@@ -47,10 +74,67 @@ pub fn container_from_path(path: &[u8]) -> Option<CgroupContainer> {
             return Some(CgroupContainer {
                 full_id: id.to_vec(),
                 runtime,
+                namespace: containerd_namespace_of(path, runtime),
             });
         }
     }
-    None
+    containerd_named_container(path)
+}
+
+/// `/<namespace>/<id>` with an id of any form (`ctr run IMAGE my-app` names its container `my-app`): containerd's
+/// cgroupfs layout. Only exactly two components qualify, and systemd unit names are refused on both sides so
+/// `/system.slice/cron.service` stays a host cgroup.
+fn containerd_named_container(path: &[u8]) -> Option<CgroupContainer> {
+    let mut comps = path.split(|c| *c == b'/').filter(|c| !c.is_empty());
+    let (ns, id) = (comps.next()?, comps.next()?);
+    if comps.next().is_some() || !is_containerd_name(ns) || !is_containerd_name(id) {
+        return None;
+    }
+    if is_systemd_unit(ns) || is_systemd_unit(id) {
+        return None;
+    }
+    Some(CgroupContainer {
+        full_id: id.to_vec(),
+        runtime: "containerd",
+        namespace: Some(ns.to_vec()),
+    })
+}
+
+/// containerd's identifier grammar (namespaces and container ids): alphanumerics separated by single `.`, `_`
+/// or `-`, at most 76 bytes.
+fn is_containerd_name(s: &[u8]) -> bool {
+    if s.is_empty() || s.len() > 76 {
+        return false;
+    }
+    let mut prev_sep = true;
+    for c in s {
+        let sep = matches!(c, b'.' | b'_' | b'-');
+        if sep && prev_sep || !sep && !c.is_ascii_alphanumeric() {
+            return false;
+        }
+        prev_sep = sep;
+    }
+    !prev_sep
+}
+
+fn is_systemd_unit(s: &[u8]) -> bool {
+    const SUFFIXES: [&[u8]; 6] = [b".slice", b".scope", b".service", b".socket", b".mount", b".target"];
+    SUFFIXES.iter().any(|suf| s.ends_with(suf))
+}
+
+/// The containerd namespace of a container with a 64-hex id, from its cgroup layout.
+fn containerd_namespace_of(path: &[u8], runtime: &str) -> Option<Vec<u8>> {
+    if runtime != "containerd" {
+        return None;
+    }
+    let mut comps = path.split(|c| *c == b'/').filter(|c| !c.is_empty());
+    match (comps.next(), comps.next(), comps.next()) {
+        (Some(ns), Some(_), None) if is_containerd_name(ns) && !is_systemd_unit(ns) && ns != b"kubepods" => {
+            Some(ns.to_vec())
+        }
+        // CRI (kubelet) containers live in containerd's `k8s.io` namespace.
+        _ => Some(b"k8s.io".to_vec()),
+    }
 }
 
 fn match_prefix(comp: &[u8]) -> (Option<&'static str>, &[u8]) {
@@ -144,6 +228,8 @@ pub struct ContainerInfo {
     pub host_ipc: Option<bool>,
     pub pod_sandbox_id: Option<Vec<u8>>,
     pub pod_sandbox_labels: Vec<(Vec<u8>, Vec<u8>)>,
+    /// When the runtime created the container (`container.start_ts`), nanoseconds since the epoch.
+    pub created_ts: Option<u64>,
     /// Whether metadata came from a container engine (as opposed to only the cgroup-derived id and type).
     pub from_engine: bool,
 }
@@ -222,5 +308,72 @@ mod tests {
         );
         assert_eq!(find("/user.slice/user-1000.slice/session-2.scope"), None);
         assert_eq!(find("/"), None);
+    }
+
+    fn ns(p: &str) -> Option<String> {
+        container_from_path(p.as_bytes()).and_then(|c| c.namespace.map(|n| String::from_utf8_lossy(&n).into_owned()))
+    }
+
+    #[test]
+    fn recognises_containerd_named_containers() {
+        // `ctr run IMAGE probe-ctr` puts the task in /default/probe-ctr (cgroup v1 controllers and v2 alike).
+        assert_eq!(find("/default/probe-ctr"), Some(("probe-ctr".into(), "containerd")));
+        assert_eq!(ns("/default/probe-ctr").as_deref(), Some("default"));
+        assert_eq!(
+            find("/k8s.io/a-very-long-container-name-x"),
+            Some(("a-very-long-".into(), "containerd"))
+        );
+        assert_eq!(ns(&format!("/k8s.io/{ID}")).as_deref(), Some("k8s.io"));
+        assert_eq!(
+            ns(&format!(
+                "/kubepods.slice/kubepods-pod1.slice/cri-containerd-{ID}.scope"
+            ))
+            .as_deref(),
+            Some("k8s.io")
+        );
+        assert_eq!(ns(&format!("/docker/{ID}")), None);
+        // Host cgroups of systemd and friends are not containers.
+        assert_eq!(find("/system.slice/cron.service"), None);
+        assert_eq!(find("/user.slice/user-0.slice"), None);
+        assert_eq!(find("/init.scope"), None);
+        assert_eq!(find("/default"), None);
+        assert_eq!(find("/a/b/c"), None);
+        assert_eq!(find("/default/bad..name"), None);
+        assert_eq!(find("/default/-lead"), None);
+    }
+
+    #[test]
+    fn recognises_cri_and_systemd_variants() {
+        let short = &ID[..12];
+        let crio = format!("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/crio-{ID}.scope");
+        assert_eq!(find(&crio), Some((short.into(), "cri-o")));
+        // conmon (the CRI-O / Podman monitor) runs on the host side.
+        assert_eq!(find(&format!("/machine.slice/libpod-conmon-{ID}.scope")), None);
+        assert_eq!(find(&format!("/kubepods.slice/crio-conmon-{ID}.scope")), None);
+        let rootless = format!("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope/container");
+        assert_eq!(find(&rootless), Some((short.into(), "podman")));
+        assert_eq!(
+            find(&format!("/system.slice/docker-{ID}.scope")),
+            Some((short.into(), "docker"))
+        );
+        assert_eq!(find(&format!("/k8s.io/{ID}")), Some((short.into(), "containerd")));
+    }
+
+    #[test]
+    fn a_two_level_cgroup_beside_root_controllers_is_the_host() {
+        let host: [&[u8]; 3] = [b"/", b"/process_api/85b52a6c2f3b3d72be808eba620dadf2", b"/"];
+        assert_eq!(container_from_cgroups(host), None);
+        // runc leaves the controllers it does not manage at the root.
+        let ctr: [&[u8]; 4] = [
+            b"/default/probe-ctr",
+            b"/",
+            b"/default/probe-ctr",
+            b"/process_api/x/default/probe-ctr",
+        ];
+        let c = container_from_cgroups(ctr).map(|c| (c.full_id, c.namespace));
+        assert_eq!(c, Some((b"probe-ctr".to_vec(), Some(b"default".to_vec()))));
+        let hex = format!("/docker/{ID}");
+        let docker: [&[u8]; 2] = [b"/", hex.as_bytes()];
+        assert_eq!(container_from_cgroups(docker).map(|c| c.runtime), Some("docker"));
     }
 }

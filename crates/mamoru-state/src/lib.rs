@@ -16,6 +16,7 @@ mod fd;
 mod hash;
 mod parse;
 pub mod path;
+mod pkey;
 mod procfs;
 mod thread;
 mod users;
@@ -119,7 +120,8 @@ pub struct StateStats {
 pub struct ProcGroup {
     /// The fd table, shared copy-on-write: a forked child starts with its parent's table and the first change on
     /// either side copies it (most children exec right away and keep only a few fds, so most copies never happen).
-    pub fds: Arc<IdMap<i64, Fd>>,
+    /// Copies go into recycled tables with recycled name buffers, so process churn does not allocate.
+    pub fds: Arc<FdTable>,
     /// Working directory, libsinsp style: absolute with a trailing `/`.
     pub cwd: Vec<u8>,
     /// Thread ids in the table that use this group.
@@ -146,6 +148,9 @@ struct Pending {
     fds: Vec<(i64, i64)>,
 }
 
+/// A process's fd table, by fd number.
+pub type FdTable = IdMap<i64, Fd>;
+
 /// Keeps `buf` in `pool` for reuse if it is worth keeping and the pool has room.
 pub(crate) fn recycle_name_buf(pool: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
     if buf.capacity() == 0 || buf.capacity() > NAME_BUF_MAX_CAPACITY || pool.len() >= NAME_BUF_POOL {
@@ -153,6 +158,55 @@ pub(crate) fn recycle_name_buf(pool: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
     }
     buf.clear();
     pool.push(buf);
+}
+
+/// The fd table behind `fds` for writing. A table still shared with another process (after fork, or the shared
+/// empty table of a new process) is first copied into a recycled table, with the entries' names in recycled buffers.
+pub(crate) fn fds_mut<'a>(
+    fds: &'a mut Arc<FdTable>,
+    spare_tables: &mut Vec<Arc<FdTable>>,
+    name_bufs: &mut Vec<Vec<u8>>,
+) -> &'a mut FdTable {
+    if Arc::get_mut(fds).is_none() {
+        let mut own = spare_tables.pop().unwrap_or_default();
+        if let Some(table) = Arc::get_mut(&mut own) {
+            table.clear();
+            table.reserve(fds.len());
+            for (num, f) in fds.iter() {
+                table.insert(*num, copy_fd(f, name_bufs));
+            }
+        } else {
+            own = Arc::new((**fds).clone());
+        }
+        *fds = own;
+    }
+    // Unshared now: `make_mut` hands out the table without copying.
+    Arc::make_mut(fds)
+}
+
+/// A copy of `f` whose name buffers come from `pool` (empty names stay unallocated).
+pub(crate) fn copy_fd(f: &Fd, pool: &mut Vec<Vec<u8>>) -> Fd {
+    let mut copy_bytes = |src: &[u8]| {
+        let mut out = if src.is_empty() {
+            Vec::new()
+        } else {
+            pool.pop().unwrap_or_default()
+        };
+        out.extend_from_slice(src);
+        out
+    };
+    let name = copy_bytes(&f.name);
+    let name_raw = copy_bytes(&f.name_raw);
+    Fd {
+        kind: f.kind.clone(),
+        name,
+        name_raw,
+        open_flags: f.open_flags,
+        dev: f.dev,
+        ino: f.ino,
+        role: f.role,
+        connected: f.connected,
+    }
 }
 
 /// Ancestor walks stop after this many steps (and on loops).
@@ -184,15 +238,21 @@ pub struct State {
     pub(crate) name_bufs: Vec<Vec<u8>>,
     /// Removed thread entries whose buffers new clones reuse (process churn then allocates little).
     pub(crate) spare_threads: Vec<Thread>,
+    /// Removed process groups whose member lists and cwd buffers new processes reuse.
+    spare_groups: Vec<ProcGroup>,
+    /// Empty, unshared fd tables (capacity kept): a process that needs a table of its own takes one.
+    pub(crate) spare_fd_tables: Vec<Arc<FdTable>>,
+    /// The empty table new processes share until their first fd (cloning it is a reference count increment).
+    empty_fds: Arc<FdTable>,
     /// The event fd's name before the event (`fd.name_changed`), in a reused buffer.
     pub(crate) name_before: Vec<u8>,
 }
 
-/// Removed thread entries kept for reuse.
+/// Removed thread entries kept for reuse (and process groups, and fd tables).
 const SPARE_THREADS: usize = 64;
 
 /// Buffers kept for reuse (and the largest capacity worth keeping).
-const NAME_BUF_POOL: usize = 256;
+const NAME_BUF_POOL: usize = 1024;
 const NAME_BUF_MAX_CAPACITY: usize = 4096;
 
 impl Default for State {
@@ -221,6 +281,9 @@ impl State {
             lookup_window: (0, 0),
             name_bufs: Vec::new(),
             spare_threads: Vec::new(),
+            spare_groups: Vec::new(),
+            spare_fd_tables: Vec::new(),
+            empty_fds: Arc::default(),
             name_before: Vec::new(),
         }
     }
@@ -322,8 +385,12 @@ impl State {
         }
     }
 
+    /// Forgets container `id`: its metadata and its own users and groups.
     pub fn remove_container(&mut self, id: &[u8]) {
         self.containers.remove(id);
+        if id != HOST_ID {
+            self.users.remove_container(id);
+        }
     }
 
     /// Metadata of container `id` (`host` always resolves).
@@ -500,8 +567,10 @@ impl State {
         for (group, fd) in &fds {
             if let Some(g) = self.groups.get_mut(group) {
                 if g.fds.contains_key(fd) {
-                    if let Some(f) = Arc::make_mut(&mut g.fds).remove(fd) {
-                        self.recycle_fd(f);
+                    let table = fds_mut(&mut g.fds, &mut self.spare_fd_tables, &mut self.name_bufs);
+                    if let Some(f) = table.remove(fd) {
+                        recycle_name_buf(&mut self.name_bufs, f.name);
+                        recycle_name_buf(&mut self.name_bufs, f.name_raw);
                     }
                 }
             }
@@ -527,11 +596,43 @@ impl State {
         self.name_bufs.pop().unwrap_or_default()
     }
 
-    /// Keeps the buffers of a dropped process group (its fd table unless another process still shares it).
-    fn recycle_group(&mut self, g: ProcGroup) {
-        recycle_name_buf(&mut self.name_bufs, g.cwd);
-        if let Ok(fds) = Arc::try_unwrap(g.fds) {
-            fds.into_values().for_each(|f| self.recycle_fd(f));
+    /// Keeps the buffers of a dropped process group: the group itself (member list, cwd buffer) and its fd table
+    /// with the entries' name buffers, unless another process still shares the table.
+    fn recycle_group(&mut self, mut g: ProcGroup) {
+        let fds = std::mem::replace(&mut g.fds, self.empty_fds.clone());
+        self.recycle_fd_table(fds);
+        if self.spare_groups.len() < SPARE_THREADS {
+            g.members.clear();
+            g.cwd.clear();
+            g.alive = 0;
+            self.spare_groups.push(g);
+        } else {
+            recycle_name_buf(&mut self.name_bufs, g.cwd);
+        }
+    }
+
+    /// Keeps an fd table no process uses any more (emptied, capacity kept) and its entries' name buffers.
+    pub(crate) fn recycle_fd_table(&mut self, mut fds: Arc<FdTable>) {
+        let Some(table) = Arc::get_mut(&mut fds) else {
+            return;
+        };
+        for (_, f) in table.drain() {
+            recycle_name_buf(&mut self.name_bufs, f.name);
+            recycle_name_buf(&mut self.name_bufs, f.name_raw);
+        }
+        if self.spare_fd_tables.len() < SPARE_THREADS {
+            self.spare_fd_tables.push(fds);
+        }
+    }
+
+    /// A new, empty process group (a recycled one when available); its fd table is the shared empty one.
+    fn new_group(spare: &mut Vec<ProcGroup>, empty_fds: &Arc<FdTable>) -> ProcGroup {
+        match spare.pop() {
+            Some(g) => g,
+            None => ProcGroup {
+                fds: empty_fds.clone(),
+                ..ProcGroup::default()
+            },
         }
     }
 
@@ -550,7 +651,10 @@ impl State {
         if self.threads.len() >= self.cfg.max_threads.max(1) {
             self.evict(tid);
         }
-        let g = self.groups.entry(t.group).or_default();
+        let g = self
+            .groups
+            .entry(t.group)
+            .or_insert_with(|| Self::new_group(&mut self.spare_groups, &self.empty_fds));
         g.members.push(tid);
         if !t.dead {
             g.alive += 1;
@@ -568,15 +672,13 @@ impl State {
     }
 
     fn prune_children(&mut self, ptid: i64) {
-        let Some(kids) = self.threads.get(&ptid).map(|p| p.children.clone()) else {
+        // The list is taken out and filtered in place (the parent's entry cannot be borrowed during the lookups).
+        let Some(mut kids) = self.threads.get_mut(&ptid).map(|p| std::mem::take(&mut p.children)) else {
             return;
         };
-        let live: Vec<i64> = kids
-            .into_iter()
-            .filter(|k| self.threads.get(k).is_some_and(|c| c.ptid == ptid))
-            .collect();
+        kids.retain(|k| self.threads.get(k).is_some_and(|c| c.ptid == ptid));
         if let Some(p) = self.threads.get_mut(&ptid) {
-            p.children = live;
+            p.children = kids;
         }
     }
 
@@ -702,12 +804,16 @@ impl State {
             return;
         };
         let max = self.cfg.max_fds_per_process;
-        let g = self.groups.entry(group).or_default();
-        if !g.fds.contains_key(&num) && g.fds.len() >= max {
+        let g = self
+            .groups
+            .entry(group)
+            .or_insert_with(|| Self::new_group(&mut self.spare_groups, &self.empty_fds));
+        if g.fds.len() >= max && !g.fds.contains_key(&num) {
             self.stats.dropped_fds += 1;
             return;
         }
-        if let Some(old) = Arc::make_mut(&mut g.fds).insert(num, fd) {
+        let table = fds_mut(&mut g.fds, &mut self.spare_fd_tables, &mut self.name_bufs);
+        if let Some(old) = table.insert(num, fd) {
             self.recycle_fd(old);
         }
     }
@@ -718,7 +824,7 @@ impl State {
         if !g.fds.contains_key(&num) {
             return None;
         }
-        Arc::make_mut(&mut g.fds).get_mut(&num)
+        fds_mut(&mut g.fds, &mut self.spare_fd_tables, &mut self.name_bufs).get_mut(&num)
     }
 
     pub(crate) fn fd_of_tid(&self, tid: i64, num: i64) -> Option<&Fd> {
@@ -748,7 +854,10 @@ impl State {
                 moved = self.groups.remove(&old);
             }
         }
-        let g = self.groups.entry(new_group).or_default();
+        let g = self
+            .groups
+            .entry(new_group)
+            .or_insert_with(|| Self::new_group(&mut self.spare_groups, &self.empty_fds));
         if let Some(m) = moved {
             // The placeholder's own table becomes the process's if the process had none yet.
             if g.fds.is_empty() {

@@ -4,10 +4,10 @@
 
 use crate::caps::ALL_CAPS;
 use crate::fd::{self, oflags, Fd, FdKind, Role, L4};
-use crate::hash::IdMap;
 use crate::path;
-use crate::thread::{assign_bytes, clone_flags as cl, exe_flags, Thread};
-use crate::{EventContext, State};
+use crate::pkey::Pk;
+use crate::thread::{assign_bytes, assign_list, clone_flags as cl, exe_flags, truncate_pairs, Thread};
+use crate::{copy_fd, EventContext, FdTable, State};
 use mamoru_event::{cat, event_info, event_table, flags, Direction, EventBuilder, RawEvent, SockAddr, SockTuple};
 use mamoru_event::{GroupRecord, UserRecord};
 use std::net::IpAddr;
@@ -89,8 +89,8 @@ enum H {
     Chdir,
     Fchdir,
     Getcwd,
-    SetUid(&'static str),
-    SetGid(&'static str),
+    SetUid(Pk),
+    SetGid(Pk),
     Setsid,
     Setpgid,
     Capset,
@@ -135,10 +135,10 @@ fn exit_handler(name: &str) -> H {
         "chdir" => H::Chdir,
         "fchdir" => H::Fchdir,
         "getcwd" => H::Getcwd,
-        "setuid" => H::SetUid("uid"),
-        "setresuid" | "setreuid" => H::SetUid("euid"),
-        "setgid" => H::SetGid("gid"),
-        "setresgid" | "setregid" => H::SetGid("egid"),
+        "setuid" => H::SetUid(Pk::Uid),
+        "setresuid" | "setreuid" => H::SetUid(Pk::Euid),
+        "setgid" => H::SetGid(Pk::Gid),
+        "setresgid" | "setregid" => H::SetGid(Pk::Egid),
         "setsid" => H::Setsid,
         "setpgid" => H::Setpgid,
         "capset" => H::Capset,
@@ -204,44 +204,66 @@ struct Ev<'r, 'a> {
 
 impl<'a> Ev<'_, 'a> {
     /// The event holding a non-empty parameter `name` and its index (borrowed: a `RawEvent` is large to copy).
-    fn find(&self, name: &str) -> Option<(&RawEvent<'a>, usize)> {
-        if let Some(i) = self.raw.param_index(name) {
-            if self.raw.param(i).is_some_and(|b| !b.is_empty()) {
-                return Some((self.raw, i));
+    fn find(&self, name: Pk) -> Option<(&RawEvent<'a>, usize, &'a [u8])> {
+        if let Some(i) = name.index(self.raw) {
+            if let Some(b) = self.raw.param(i).filter(|b| !b.is_empty()) {
+                return Some((self.raw, i, b));
             }
         }
         let e = self.enter?;
-        let i = e.param_index(name)?;
-        e.param(i).filter(|b| !b.is_empty()).map(|_| (e, i))
+        let i = name.index(e)?;
+        e.param(i).filter(|b| !b.is_empty()).map(|b| (e, i, b))
     }
 
-    fn bytes(&self, name: &str) -> Option<&'a [u8]> {
-        let (e, i) = self.find(name)?;
-        e.param(i)
+    fn bytes(&self, name: Pk) -> Option<&'a [u8]> {
+        self.find(name).map(|(_, _, b)| b)
     }
 
-    fn str(&self, name: &str) -> Option<&'a [u8]> {
-        let (e, i) = self.find(name)?;
-        e.param_str(i)
+    /// A string parameter: the bytes up to the first NUL.
+    fn str(&self, name: Pk) -> Option<&'a [u8]> {
+        let (_, _, b) = self.find(name)?;
+        Some(b.iter().position(|c| *c == 0).map_or(b, |n| &b[..n]))
     }
 
-    fn int(&self, name: &str) -> Option<i64> {
-        let (e, i) = self.find(name)?;
-        e.param_i64(i)
+    fn int(&self, name: Pk) -> Option<i64> {
+        self.uint(name).map(|v| v as i64)
     }
 
-    fn uint(&self, name: &str) -> Option<u64> {
-        let (e, i) = self.find(name)?;
-        e.param_u64(i)
+    /// An integer parameter at its declared width, sign-extended for signed types (as [`RawEvent::param_u64`]
+    /// decodes it, from the bytes `find` already sliced).
+    fn uint(&self, name: Pk) -> Option<u64> {
+        let (e, i, b) = self.find(name)?;
+        let signed = e.info().params.get(i).is_some_and(|p| p.ty.is_signed());
+        decode_int(b, signed)
     }
 
+    /// The return value: the first parameter when it is `res` or the new `fd` (as [`RawEvent::result`] decides,
+    /// by index instead of by name), else a `res` parameter anywhere in the exit or enter event.
     fn res(&self) -> Option<i64> {
-        self.raw.result().or_else(|| self.int("res"))
+        let first_is_result = Pk::Res.index(self.raw) == Some(0) || Pk::Fd.index(self.raw) == Some(0);
+        first_is_result
+            .then(|| self.raw.param_i64(0))
+            .flatten()
+            .or_else(|| self.int(Pk::Res))
     }
 
     fn name(&self) -> &'static str {
         self.raw.name()
     }
+}
+
+/// A little-endian integer of 1, 2, 4 or 8 bytes (other widths are not integers).
+fn decode_int(b: &[u8], signed: bool) -> Option<u64> {
+    Some(match *b {
+        [x] if signed => x as i8 as i64 as u64,
+        [x] => u64::from(x),
+        [x, y] if signed => i16::from_le_bytes([x, y]) as i64 as u64,
+        [x, y] => u64::from(u16::from_le_bytes([x, y])),
+        [a, b2, c, d] if signed => i32::from_le_bytes([a, b2, c, d]) as i64 as u64,
+        [a, b2, c, d] => u64::from(u32::from_le_bytes([a, b2, c, d])),
+        [a, b2, c, d, e, f, g, h] => u64::from_le_bytes([a, b2, c, d, e, f, g, h]),
+        _ => return None,
+    })
 }
 
 /// Entry point from [`State::process_event`].
@@ -287,8 +309,10 @@ pub(crate) fn process(st: &mut State, raw: &RawEvent<'_>) {
         .map(|t| std::mem::take(&mut t.last_enter))
         .unwrap_or_default();
     st.enter_bytes = st.enter_bytes.saturating_sub(enter_buf.len());
-    let enter = RawEvent::parse(&enter_buf, raw.cpu)
-        .ok()
+    // Current drivers send exit events only: skip decoding when no enter event was kept.
+    let enter = (!enter_buf.is_empty())
+        .then(|| RawEvent::parse(&enter_buf, raw.cpu).ok())
+        .flatten()
         .filter(|e| e.etype.checked_add(1) == Some(raw.etype) || (raw.name() == "execve" && e.name() == "execveat"));
     let ev = Ev {
         raw,
@@ -372,14 +396,14 @@ fn event_fd(ev: &Ev<'_, '_>) -> Option<i64> {
         let res = ev.res();
         return match ev.name() {
             "pipe" | "pipe2" | "socketpair" => match res {
-                Some(r) if r >= 0 => ev.int("fd1"),
+                Some(r) if r >= 0 => ev.int(Pk::Fd1),
                 r => r,
             },
-            _ => res.or_else(|| ev.int("fd")),
+            _ => res.or_else(|| ev.int(Pk::Fd)),
         };
     }
     if info.has_flag(flags::USES_FD) {
-        return ev.int("fd").or_else(|| first_fd_param(ev));
+        return ev.int(Pk::Fd).or_else(|| first_fd_param(ev));
     }
     None
 }
@@ -457,8 +481,9 @@ fn store_enter(st: &mut State, raw: &RawEvent<'_>, tid: i64) {
 // ---------------------------------------------------------------------------------------------- processes ----
 
 /// Copies what a new process or thread inherits from `p`.
-/// `spare` is a removed entry whose buffers are reused (its values are all replaced).
-fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>) -> Thread {
+/// `spare` is a removed entry whose buffers are reused (its values are all replaced); list items it has beyond
+/// `p`'s go to `pool`.
+fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>, pool: &mut Vec<Vec<u8>>) -> Thread {
     let Thread {
         mut comm,
         mut exe,
@@ -479,17 +504,22 @@ fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>) -> Thread {
     comm.clone_from(&p.comm);
     exe.clone_from(&p.exe);
     exepath.clone_from(&p.exepath);
-    args.clone_from(&p.args);
-    env.clone_from(&p.env);
+    assign_list(&mut args, p.args.iter().map(Vec::as_slice), pool);
+    assign_list(&mut env, p.env.iter().map(Vec::as_slice), pool);
     root.clone_from(&p.root);
-    cgroups.truncate(p.cgroups.len());
+    truncate_pairs(&mut cgroups, p.cgroups.len(), pool);
     for (i, (subsys, path)) in p.cgroups.iter().enumerate() {
         match cgroups.get_mut(i) {
             Some((s, q)) => {
                 s.clone_from(subsys);
                 q.clone_from(path);
             }
-            None => cgroups.push((subsys.clone(), path.clone())),
+            None => {
+                let (mut s, mut q) = (pool.pop().unwrap_or_default(), pool.pop().unwrap_or_default());
+                assign_bytes(&mut s, subsys);
+                assign_bytes(&mut q, path);
+                cgroups.push((s, q));
+            }
         }
     }
     container_id.clone_from(&p.container_id);
@@ -542,29 +572,29 @@ fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>) -> Thread {
 }
 
 /// Fills a new thread from the clone event's own parameters.
-fn fill_from_clone(t: &mut Thread, ev: &Ev<'_, '_>, ts: u64) {
-    if let Some(exe) = ev.str("exe") {
+fn fill_from_clone(t: &mut Thread, ev: &Ev<'_, '_>, ts: u64, pool: &mut Vec<Vec<u8>>) {
+    if let Some(exe) = ev.str(Pk::Exe) {
         assign_bytes(&mut t.exe, exe);
     }
-    if let Some(args) = ev.bytes("args") {
-        t.set_args_from_param(args);
+    if let Some(args) = ev.bytes(Pk::Args) {
+        t.set_args_pooled(args, pool);
     }
-    match ev.str("comm") {
+    match ev.str(Pk::Comm) {
         Some(c) => assign_bytes(&mut t.comm, c),
         None if !t.exe.is_empty() && t.comm.is_empty() => t.comm = t.exe.clone(),
         None => {}
     }
-    if let Some(v) = ev.int("fdlimit") {
+    if let Some(v) = ev.int(Pk::Fdlimit) {
         t.fdlimit = v;
     }
-    if let Some(v) = ev.uint("uid") {
+    if let Some(v) = ev.uint(Pk::Uid) {
         t.uid = v as u32;
     }
-    if let Some(v) = ev.uint("gid") {
+    if let Some(v) = ev.uint(Pk::Gid) {
         t.gid = v as u32;
     }
-    if let Some(cg) = ev.bytes("cgroups") {
-        t.set_cgroups_from_param(cg);
+    if let Some(cg) = ev.bytes(Pk::Cgroups) {
+        t.set_cgroups_pooled(cg, pool);
     }
     t.clone_ts = ts;
     t.render_cmdline();
@@ -582,30 +612,30 @@ fn on_clone(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
 /// namespaces, vfork).
 fn clone_caller(st: &mut State, ev: &Ev<'_, '_>, caller_tid: i64, child_tid: i64) {
     let ts = ev.raw.ts;
-    let flags = ev.uint("flags").unwrap_or(0) as u32;
+    let flags = ev.uint(Pk::Flags).unwrap_or(0) as u32;
     let Some(caller) = st.threads.get_mut(&caller_tid) else {
         return;
     };
     let mut new_group = None;
     if caller.invalid {
         // Patch what the event tells about the caller itself.
-        if let Some(pid) = ev.int("pid") {
+        if let Some(pid) = ev.int(Pk::Pid) {
             caller.pid = pid;
             new_group = Some(pid);
         }
-        if let Some(ptid) = ev.int("ptid") {
+        if let Some(ptid) = ev.int(Pk::Ptid) {
             caller.ptid = ptid;
         }
-        caller.vtid = ev.int("vtid").unwrap_or(caller_tid);
-        caller.vpid = ev.int("vpid").unwrap_or(-1);
-        if let Some(exe) = ev.str("exe") {
+        caller.vtid = ev.int(Pk::Vtid).unwrap_or(caller_tid);
+        caller.vpid = ev.int(Pk::Vpid).unwrap_or(-1);
+        if let Some(exe) = ev.str(Pk::Exe) {
             caller.exe = exe.to_vec();
-            caller.comm = ev.str("comm").unwrap_or(exe).to_vec();
+            caller.comm = ev.str(Pk::Comm).unwrap_or(exe).to_vec();
         }
-        if let Some(args) = ev.bytes("args") {
+        if let Some(args) = ev.bytes(Pk::Args) {
             caller.set_args_from_param(args);
         }
-        if let Some(cg) = ev.bytes("cgroups") {
+        if let Some(cg) = ev.bytes(Pk::Cgroups) {
             caller.set_cgroups_from_param(cg);
         }
         caller.invalid = false;
@@ -630,7 +660,7 @@ fn clone_caller(st: &mut State, ev: &Ev<'_, '_>, caller_tid: i64, child_tid: i64
     let Some(caller) = st.threads.get(&caller_tid) else {
         return;
     };
-    let mut child = inherit(caller, child_tid, st.spare_threads.pop());
+    let mut child = inherit(caller, child_tid, st.spare_threads.pop(), &mut st.name_bufs);
     child.flags = flags;
     let is_thread = flags & cl::CLONE_THREAD != 0;
     if is_thread {
@@ -648,14 +678,15 @@ fn clone_caller(st: &mut State, ev: &Ev<'_, '_>, caller_tid: i64, child_tid: i64
     child.vpid = child.pid;
     child.last_seen_ts = ts;
     let caller_group = caller.group;
-    fill_from_clone(&mut child, ev, ts);
+    fill_from_clone(&mut child, ev, ts, &mut st.name_bufs);
     st.insert_thread(child);
     if !is_thread {
         copy_group(st, caller_group, child_tid);
     }
 }
 
-/// Gives new process `child` a copy of `from`'s fd table and working directory.
+/// Gives new process `child` a copy of `from`'s fd table (shared until either side changes it) and working
+/// directory.
 fn copy_group(st: &mut State, from: i64, child: i64) {
     let Some(fds) = st.groups.get(&from).map(|g| g.fds.clone()) else {
         return;
@@ -664,10 +695,13 @@ fn copy_group(st: &mut State, from: i64, child: i64) {
     if let Some(g) = st.groups.get(&from) {
         cwd.extend_from_slice(&g.cwd);
     }
-    if let Some(g) = st.groups.get_mut(&child) {
-        g.fds = fds;
-        g.cwd = cwd;
-    }
+    let Some(g) = st.groups.get_mut(&child) else {
+        return;
+    };
+    let old_fds = std::mem::replace(&mut g.fds, fds);
+    let old_cwd = std::mem::replace(&mut g.cwd, cwd);
+    crate::recycle_name_buf(&mut st.name_bufs, old_cwd);
+    st.recycle_fd_table(old_fds);
 }
 
 /// The child's side of clone: authoritative for processes in pid namespaces and for vfork children.
@@ -684,14 +718,14 @@ fn clone_child(st: &mut State, ev: &Ev<'_, '_>, child_tid: i64) {
         st.remove_thread(child_tid);
         st.stats.tid_collisions += 1;
     }
-    let pid = ev.int("pid").unwrap_or(child_tid);
-    let ptid = ev.int("ptid").unwrap_or(-1);
-    let flags = ev.uint("flags").unwrap_or(0) as u32 | cl::CLONE_INVERTED;
+    let pid = ev.int(Pk::Pid).unwrap_or(child_tid);
+    let ptid = ev.int(Pk::Ptid).unwrap_or(-1);
+    let flags = ev.uint(Pk::Flags).unwrap_or(0) as u32 | cl::CLONE_INVERTED;
     let is_leader = flags & cl::CLONE_THREAD == 0;
     let lookup_tid = if is_leader { ptid } else { pid };
     let lookup = st.threads.get(&lookup_tid).filter(|t| !t.invalid);
     let mut child = match lookup {
-        Some(p) => inherit(p, child_tid, st.spare_threads.pop()),
+        Some(p) => inherit(p, child_tid, st.spare_threads.pop(), &mut st.name_bufs),
         None => {
             let mut t = Thread::placeholder(child_tid);
             t.invalid = false;
@@ -701,8 +735,8 @@ fn clone_child(st: &mut State, ev: &Ev<'_, '_>, child_tid: i64) {
     child.pid = pid;
     child.ptid = ptid;
     child.flags = flags;
-    child.vtid = ev.int("vtid").unwrap_or(child_tid);
-    child.vpid = ev.int("vpid").unwrap_or(-1);
+    child.vtid = ev.int(Pk::Vtid).unwrap_or(child_tid);
+    child.vpid = ev.int(Pk::Vpid).unwrap_or(-1);
     child.group = if pid > 0 { pid } else { child_tid };
     child.last_seen_ts = ts;
     if !is_leader {
@@ -712,14 +746,14 @@ fn clone_child(st: &mut State, ev: &Ev<'_, '_>, child_tid: i64) {
     let in_container =
         flags & (cl::CHILD_IN_PIDNS | cl::CLONE_NEWPID) != 0 || (child.vtid >= 0 && child.vtid != child_tid);
     if in_container {
-        if let Some(v) = ev.uint("pidns_init_start_ts") {
+        if let Some(v) = ev.uint(Pk::PidnsInitStartTs) {
             child.pidns_init_start_ts = v.saturating_add(st.cfg.boot_ts);
         }
     } else if st.cfg.boot_ts != 0 {
         child.pidns_init_start_ts = st.cfg.boot_ts;
     }
     let lookup_group = lookup.map(|l| l.group);
-    fill_from_clone(&mut child, ev, ts);
+    fill_from_clone(&mut child, ev, ts, &mut st.name_bufs);
     st.insert_thread(child);
     if is_leader {
         if let Some(g) = lookup_group {
@@ -735,7 +769,7 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let ts = ev.raw.ts;
     // exepath from the enter event of old layouts, resolved before the thread is borrowed mutably.
     let exepath_from_enter = ev
-        .str("trusted_exepath")
+        .str(Pk::TrustedExepath)
         .is_none()
         .then(|| exepath_from_enter(st, ev, tid))
         .flatten();
@@ -751,25 +785,25 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(t) = st.threads.get_mut(&tid) else {
         return;
     };
-    if let Some(exe) = ev.str("exe") {
+    if let Some(exe) = ev.str(Pk::Exe) {
         assign_bytes(&mut t.exe, exe);
     }
     t.lastexec_ts = ts;
-    match ev.str("comm") {
+    match ev.str(Pk::Comm) {
         Some(c) => assign_bytes(&mut t.comm, c),
         None => assign_bytes(&mut t.comm, &t.exe.clone()),
     }
-    match ev.bytes("args") {
-        Some(a) => t.set_args_from_param(a),
-        None => t.args.clear(),
+    match ev.bytes(Pk::Args) {
+        Some(a) => t.set_args_pooled(a, &mut st.name_bufs),
+        None => assign_list(&mut t.args, std::iter::empty(), &mut st.name_bufs),
     }
     let mut new_group = None;
-    if let Some(pid) = ev.int("pid") {
+    if let Some(pid) = ev.int(Pk::Pid) {
         t.pid = pid;
         new_group = Some(pid);
     }
     if t.invalid {
-        if let Some(ptid) = ev.int("ptid") {
+        if let Some(ptid) = ev.int(Pk::Ptid) {
             t.ptid = ptid;
         }
         if t.flags & cl::CHILD_IN_PIDNS == 0 {
@@ -778,19 +812,19 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         }
         t.invalid = false;
     }
-    if let Some(v) = ev.int("fdlimit") {
+    if let Some(v) = ev.int(Pk::Fdlimit) {
         t.fdlimit = v;
     }
-    if let Some(env) = ev.bytes("env") {
-        t.set_env_from_param(env);
+    if let Some(env) = ev.bytes(Pk::Env) {
+        t.set_env_pooled(env, &mut st.name_bufs);
     }
-    if let Some(cg) = ev.bytes("cgroups") {
+    if let Some(cg) = ev.bytes(Pk::Cgroups) {
         t.set_cgroups_from_param(cg);
     }
-    if let Some(v) = ev.uint("tty") {
+    if let Some(v) = ev.uint(Pk::Tty) {
         t.tty = v as u32;
     }
-    if let Some(p) = ev.str("trusted_exepath") {
+    if let Some(p) = ev.str(Pk::TrustedExepath) {
         assign_bytes(&mut t.exepath, p);
     } else if let Some(p) = exepath_from_enter {
         t.exepath = p;
@@ -801,13 +835,13 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         // Old layouts without the path: unknown beats the stale path of the previous image.
         t.exepath.clear();
     }
-    if let Some(v) = ev.int("vpgid") {
+    if let Some(v) = ev.int(Pk::Vpgid) {
         t.vpgid = v;
     }
-    if let Some(v) = ev.uint("loginuid") {
+    if let Some(v) = ev.uint(Pk::Loginuid) {
         t.loginuid = v as u32;
     }
-    if let Some(f) = ev.uint("flags") {
+    if let Some(f) = ev.uint(Pk::Flags) {
         let f = f as u32;
         t.exe_writable = f & exe_flags::WRITABLE != 0;
         t.exe_upper_layer = f & exe_flags::UPPER_LAYER != 0;
@@ -815,30 +849,30 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         t.exe_lower_layer = f & exe_flags::LOWER_LAYER != 0;
     }
     if let (Some(i), Some(p), Some(e)) = (
-        ev.uint("cap_inheritable"),
-        ev.uint("cap_permitted"),
-        ev.uint("cap_effective"),
+        ev.uint(Pk::CapInheritable),
+        ev.uint(Pk::CapPermitted),
+        ev.uint(Pk::CapEffective),
     ) {
         t.cap_inheritable = i;
         t.cap_permitted = p;
         t.cap_effective = e;
     }
-    if let Some(ino) = ev.uint("exe_ino") {
+    if let Some(ino) = ev.uint(Pk::ExeIno) {
         t.exe_ino = ino;
-        t.exe_ino_ctime = ev.uint("exe_ino_ctime").unwrap_or(0);
-        t.exe_ino_mtime = ev.uint("exe_ino_mtime").unwrap_or(0);
+        t.exe_ino_ctime = ev.uint(Pk::ExeInoCtime).unwrap_or(0);
+        t.exe_ino_mtime = ev.uint(Pk::ExeInoMtime).unwrap_or(0);
     }
-    if let Some(v) = ev.uint("uid") {
+    if let Some(v) = ev.uint(Pk::Uid) {
         t.uid = v as u32;
     }
-    t.pgid = ev.int("pgid").unwrap_or(-1);
-    if let Some(v) = ev.uint("gid") {
+    t.pgid = ev.int(Pk::Pgid).unwrap_or(-1);
+    if let Some(v) = ev.uint(Pk::Gid) {
         t.gid = v as u32;
     }
     let keep = t.flags & (cl::PIPE_SRC | cl::PIPE_DST | cl::IS_MAIN_THREAD | cl::CLONE_INVERTED);
     t.flags = cl::ACTIVE | cl::NAME_CHANGED | keep;
     t.render_cmdline();
-    let cwd_param = ev.str("cwd").filter(|c| c.first() == Some(&b'/')).map(path::as_cwd);
+    let cwd_param = ev.str(Pk::Cwd).filter(|c| c.first() == Some(&b'/'));
     if let Some(g) = new_group {
         st.regroup(tid, g);
     }
@@ -846,26 +880,25 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         return;
     };
     // The other threads of the process are gone after a successful exec; so are close-on-exec fds.
-    let others: Vec<i64> = st
+    while let Some(other) = st
         .groups
         .get(&group)
-        .map(|g| g.members.iter().copied().filter(|m| *m != tid).collect())
-        .unwrap_or_default();
-    for other in others {
+        .and_then(|g| g.members.iter().copied().find(|m| *m != tid))
+    {
         st.remove_thread(other);
     }
     if let Some(g) = st.groups.get_mut(&group) {
-        drop_cloexec_fds(&mut g.fds, &mut st.name_bufs);
+        drop_cloexec_fds(&mut g.fds, &mut st.spare_fd_tables, &mut st.name_bufs);
         if let Some(cwd) = cwd_param {
-            g.cwd = cwd;
+            path::as_cwd_into(cwd, &mut g.cwd);
         }
     }
 }
 
 /// Removes the close-on-exec entries of a process's fd table. A table still shared with another process is not
-/// copied whole first: only the entries that survive are, into a table of the same size.
+/// copied whole first: only the entries that survive are, into a recycled table.
 /// The buffers of dropped entries go to `pool`, and copies take theirs from it.
-fn drop_cloexec_fds(fds: &mut Arc<IdMap<i64, Fd>>, pool: &mut Vec<Vec<u8>>) {
+fn drop_cloexec_fds(fds: &mut Arc<FdTable>, spare_tables: &mut Vec<Arc<FdTable>>, pool: &mut Vec<Vec<u8>>) {
     if !fds.values().any(Fd::cloexec) {
         return;
     }
@@ -880,23 +913,18 @@ fn drop_cloexec_fds(fds: &mut Arc<IdMap<i64, Fd>>, pool: &mut Vec<Vec<u8>>) {
         });
         return;
     }
-    let mut kept = IdMap::with_capacity_and_hasher(fds.capacity(), Default::default());
-    for (num, f) in fds.iter().filter(|(_, f)| !f.cloexec()) {
-        let mut copy = Fd {
-            kind: f.kind.clone(),
-            name: pool.pop().unwrap_or_default(),
-            name_raw: pool.pop().unwrap_or_default(),
-            open_flags: f.open_flags,
-            dev: f.dev,
-            ino: f.ino,
-            role: f.role,
-            connected: f.connected,
-        };
-        copy.name.extend_from_slice(&f.name);
-        copy.name_raw.extend_from_slice(&f.name_raw);
-        kept.insert(*num, copy);
+    let survivors = fds.iter().filter(|(_, f)| !f.cloexec());
+    let mut own = spare_tables.pop().unwrap_or_default();
+    match Arc::get_mut(&mut own) {
+        Some(table) => {
+            table.clear();
+            for (num, f) in survivors {
+                table.insert(*num, copy_fd(f, pool));
+            }
+        }
+        None => own = Arc::new(survivors.map(|(num, f)| (*num, f.clone())).collect()),
     }
-    *fds = Arc::new(kept);
+    *fds = own;
 }
 
 /// Executable path of old execve layouts: the enter event's filename resolved against the cwd, or execveat's
@@ -926,7 +954,7 @@ fn exepath_from_enter(st: &State, ev: &Ev<'_, '_>, tid: i64) -> Option<Vec<u8>> 
 }
 
 fn on_procexit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
-    let reaper = ev.int("reaper_tid").unwrap_or(-1);
+    let reaper = ev.int(Pk::ReaperTid).unwrap_or(-1);
     let Some(t) = st.threads.get_mut(&tid) else {
         return;
     };
@@ -956,13 +984,13 @@ fn on_open(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(t) = st.threads.get(&tid) else {
         return;
     };
-    let name = ev.str("name").or_else(|| ev.str("path")).unwrap_or(b"<NA>");
-    let mut flags = ev.uint("flags").unwrap_or(0) as u32;
+    let name = ev.str(Pk::Name).or_else(|| ev.str(Pk::Path)).unwrap_or(b"<NA>");
+    let mut flags = ev.uint(Pk::Flags).unwrap_or(0) as u32;
     if ev.name() == "creat" {
         flags = oflags::CREAT | oflags::WRONLY | oflags::TRUNC;
     }
     let dirfd = match ev.name() {
-        "openat" | "openat2" => ev.int("dirfd"),
+        "openat" | "openat2" => ev.int(Pk::Dirfd),
         _ => None,
     };
     if ev.name() == "open_by_handle_at" {
@@ -977,8 +1005,8 @@ fn on_open(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         FdKind::File
     };
     let mut f = Fd::file(kind, full, raw, flags);
-    f.dev = ev.uint("dev").unwrap_or(0) as u32;
-    f.ino = ev.uint("ino").unwrap_or(0);
+    f.dev = ev.uint(Pk::Dev).unwrap_or(0) as u32;
+    f.ino = ev.uint(Pk::Ino).unwrap_or(0);
     if fd < 0 {
         // Not added to the table, but the event still describes the file it named (fd.num = -1, as libsinsp).
         st.ctx.fd = Some(-1);
@@ -1015,9 +1043,9 @@ fn on_socket(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fd) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let domain = ev.uint("domain").unwrap_or(0);
-    let type_ = ev.uint("type").unwrap_or(0);
-    let proto = ev.uint("proto").unwrap_or(0);
+    let domain = ev.uint(Pk::Domain).unwrap_or(0);
+    let type_ = ev.uint(Pk::Type).unwrap_or(0);
+    let proto = ev.uint(Pk::Proto).unwrap_or(0);
     let kind = match domain {
         AF_UNIX => FdKind::Unix { source: 0, dest: 0 },
         AF_INET => FdKind::unconnected_v4(l4_for(type_, proto)),
@@ -1037,7 +1065,7 @@ fn on_bind(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let (Some(fdn), Some(addr)) = (ev.int("fd"), ev.bytes("addr")) else {
+    let (Some(fdn), Some(addr)) = (ev.int(Pk::Fd), ev.bytes(Pk::Addr)) else {
         return;
     };
     let Some(f) = st.fd_mut(tid, fdn) else {
@@ -1144,10 +1172,10 @@ fn on_connect(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if res < 0 && res != -EINPROGRESS {
         return;
     }
-    let Some(fdn) = ev.int("fd") else {
+    let Some(fdn) = ev.int(Pk::Fd) else {
         return;
     };
-    let tuple = ev.bytes("tuple").and_then(SockTuple::decode);
+    let tuple = ev.bytes(Pk::Tuple).and_then(SockTuple::decode);
     if st.fd_of_tid(tid, fdn).is_none() {
         // The socket() was not seen (capture started later): infer the socket from the tuple.
         let kind = match &tuple {
@@ -1156,9 +1184,12 @@ fn on_connect(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
             Some(SockTuple::Unix { .. }) => FdKind::Unix { source: 0, dest: 0 },
             None => return,
         };
-        st.put_fd(tid, fdn, Fd::new(kind));
+        let mut f = Fd::new(kind);
+        // Named by the tuple right below: give it a recycled buffer to render into.
+        f.name = st.take_name_buf();
+        st.put_fd(tid, fdn, f);
     }
-    let addr = ev.bytes("addr").and_then(SockAddr::decode);
+    let addr = ev.bytes(Pk::Addr).and_then(SockAddr::decode);
     let Some(f) = st.fd_mut(tid, fdn) else {
         return;
     };
@@ -1215,7 +1246,7 @@ fn on_accept(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let Some(tuple) = ev.bytes("tuple").and_then(SockTuple::decode) else {
+    let Some(tuple) = ev.bytes(Pk::Tuple).and_then(SockTuple::decode) else {
         return;
     };
     let mut f = match tuple {
@@ -1234,10 +1265,10 @@ fn on_sockio(st: &mut State, ev: &Ev<'_, '_>, tid: i64, inbound: bool) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let Some(fdn) = ev.int("fd") else {
+    let Some(fdn) = ev.int(Pk::Fd) else {
         return;
     };
-    let tuple = ev.bytes("tuple").and_then(SockTuple::decode);
+    let tuple = ev.bytes(Pk::Tuple).and_then(SockTuple::decode);
     let Some(f) = st.fd_mut(tid, fdn) else {
         return;
     };
@@ -1287,7 +1318,7 @@ fn on_close(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let Some(fdn) = ev.int("fd") else {
+    let Some(fdn) = ev.int(Pk::Fd) else {
         return;
     };
     let Some(t) = st.threads.get(&tid) else {
@@ -1300,10 +1331,10 @@ fn on_close(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
 }
 
 fn on_close_range(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
-    if ev.res() != Some(0) || ev.uint("flags").unwrap_or(0) != 0 {
+    if ev.res() != Some(0) || ev.uint(Pk::Flags).unwrap_or(0) != 0 {
         return;
     }
-    let (Some(first), Some(last)) = (ev.uint("first"), ev.uint("last")) else {
+    let (Some(first), Some(last)) = (ev.uint(Pk::First), ev.uint(Pk::Last)) else {
         return;
     };
     let Some(group) = st.threads.get(&tid).map(|t| t.group) else {
@@ -1324,9 +1355,9 @@ fn on_pipe(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let flags = ev.uint("flags").unwrap_or(0) as u32;
-    let ino = ev.uint("ino").unwrap_or(0);
-    for name in ["fd1", "fd2"] {
+    let flags = ev.uint(Pk::Flags).unwrap_or(0) as u32;
+    let ino = ev.uint(Pk::Ino).unwrap_or(0);
+    for name in [Pk::Fd1, Pk::Fd2] {
         if let Some(n) = ev.int(name) {
             let mut f = Fd::new(FdKind::Fifo);
             f.ino = ino;
@@ -1340,22 +1371,22 @@ fn on_socketpair(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let (Some(a), Some(b)) = (ev.int("fd1"), ev.int("fd2")) else {
+    let (Some(a), Some(b)) = (ev.int(Pk::Fd1), ev.int(Pk::Fd2)) else {
         return;
     };
     if a == b {
         return;
     }
     let kind = FdKind::Unix {
-        source: ev.uint("source").unwrap_or(0),
-        dest: ev.uint("peer").unwrap_or(0),
+        source: ev.uint(Pk::Source).unwrap_or(0),
+        dest: ev.uint(Pk::Peer).unwrap_or(0),
     };
     st.put_fd(tid, a, Fd::new(kind.clone()));
     st.put_fd(tid, b, Fd::new(kind));
 }
 
 fn on_new_fd(st: &mut State, ev: &Ev<'_, '_>, tid: i64, k: Simple) {
-    let Some(fdn) = ev.res().or_else(|| ev.int("fd")).filter(|r| *r >= 0) else {
+    let Some(fdn) = ev.res().or_else(|| ev.int(Pk::Fd)).filter(|r| *r >= 0) else {
         return;
     };
     st.put_fd(tid, fdn, Fd::new(k.kind()));
@@ -1365,7 +1396,7 @@ fn on_memfd(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let name = ev.str("name").unwrap_or(b"").to_vec();
+    let name = ev.str(Pk::Name).unwrap_or(b"").to_vec();
     st.put_fd(tid, fdn, Fd::file(FdKind::Memfd, name, Vec::new(), 0));
 }
 
@@ -1373,7 +1404,7 @@ fn on_pidfd_open(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let pid = ev.int("pid").unwrap_or(-1);
+    let pid = ev.int(Pk::Pid).unwrap_or(-1);
     let mut f = Fd::new(FdKind::Pidfd { pid });
     f.name = format!("/proc/{pid}").into_bytes();
     st.put_fd(tid, fdn, f);
@@ -1383,7 +1414,7 @@ fn on_pidfd_getfd(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(fdn) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let (Some(pidfd), Some(target)) = (ev.int("pid_fd"), ev.int("target_fd")) else {
+    let (Some(pidfd), Some(target)) = (ev.int(Pk::PidFd), ev.int(Pk::TargetFd)) else {
         return;
     };
     let Some(FdKind::Pidfd { pid }) = st.fd_of_tid(tid, pidfd).map(|f| f.kind.clone()) else {
@@ -1398,7 +1429,7 @@ fn on_dup(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(newfd) = ev.res().filter(|r| *r >= 0) else {
         return;
     };
-    let Some(old) = ev.int("oldfd").or_else(|| ev.int("fd")) else {
+    let Some(old) = ev.int(Pk::Oldfd).or_else(|| ev.int(Pk::Fd)) else {
         return;
     };
     if old == newfd {
@@ -1407,7 +1438,7 @@ fn on_dup(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     let Some(mut f) = st.fd_of_tid(tid, old).cloned() else {
         return;
     };
-    let cloexec = ev.name() == "dup3" && ev.uint("flags").unwrap_or(0) as u32 & oflags::CLOEXEC != 0;
+    let cloexec = ev.name() == "dup3" && ev.uint(Pk::Flags).unwrap_or(0) as u32 & oflags::CLOEXEC != 0;
     set_cloexec(&mut f, cloexec);
     st.put_fd(tid, newfd, f);
 }
@@ -1421,7 +1452,7 @@ fn set_cloexec(f: &mut Fd, on: bool) {
 }
 
 fn on_fcntl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
-    let (Some(res), Some(fdn), Some(cmd)) = (ev.res(), ev.int("fd"), ev.int("cmd")) else {
+    let (Some(res), Some(fdn), Some(cmd)) = (ev.res(), ev.int(Pk::Fd), ev.int(Pk::Cmd)) else {
         return;
     };
     if res < 0 {
@@ -1435,7 +1466,7 @@ fn on_fcntl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
             }
         }
         FCNTL_F_SETFD => {
-            let arg = ev.uint("arg").unwrap_or(0);
+            let arg = ev.uint(Pk::Arg).unwrap_or(0);
             if let Some(f) = st.fd_mut(tid, fdn) {
                 set_cloexec(f, arg & 1 != 0);
             }
@@ -1459,7 +1490,7 @@ fn on_chdir(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    if let Some(p) = ev.str("path") {
+    if let Some(p) = ev.str(Pk::Path) {
         let p = p.to_vec();
         set_cwd(st, tid, &p);
     }
@@ -1469,7 +1500,11 @@ fn on_fchdir(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let Some(name) = ev.int("fd").and_then(|n| st.fd_of_tid(tid, n)).map(|f| f.name.clone()) else {
+    let Some(name) = ev
+        .int(Pk::Fd)
+        .and_then(|n| st.fd_of_tid(tid, n))
+        .map(|f| f.name.clone())
+    else {
         return;
     };
     if name.first() == Some(&b'/') {
@@ -1477,7 +1512,7 @@ fn on_fchdir(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     }
 }
 
-fn on_setid(st: &mut State, ev: &Ev<'_, '_>, tid: i64, param: &str, is_uid: bool) {
+fn on_setid(st: &mut State, ev: &Ev<'_, '_>, tid: i64, param: Pk, is_uid: bool) {
     if ev.res() != Some(0) {
         return;
     }
@@ -1513,8 +1548,8 @@ fn on_setpgid(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) {
         return;
     }
-    let pid = ev.int("pid").unwrap_or(0);
-    let pgid = ev.int("pgid").unwrap_or(0);
+    let pid = ev.int(Pk::Pid).unwrap_or(0);
+    let pgid = ev.int(Pk::Pgid).unwrap_or(0);
     let Some(caller) = st.threads.get(&tid) else {
         return;
     };
@@ -1550,13 +1585,13 @@ fn on_capset(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         return;
     }
     if let Some(t) = st.threads.get_mut(&tid) {
-        if let Some(v) = ev.uint("cap_inheritable") {
+        if let Some(v) = ev.uint(Pk::CapInheritable) {
             t.cap_inheritable = v;
         }
-        if let Some(v) = ev.uint("cap_permitted") {
+        if let Some(v) = ev.uint(Pk::CapPermitted) {
             t.cap_permitted = v;
         }
-        if let Some(v) = ev.uint("cap_effective") {
+        if let Some(v) = ev.uint(Pk::CapEffective) {
             t.cap_effective = v;
         }
     }
@@ -1566,9 +1601,9 @@ fn on_prctl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    match ev.uint("option") {
+    match ev.uint(Pk::Option) {
         Some(PR_SET_CHILD_SUBREAPER) => {
-            let on = ev.int("arg2_int").unwrap_or(0) != 0;
+            let on = ev.int(Pk::Arg2Int).unwrap_or(0) != 0;
             let Some(pid) = st.threads.get(&tid).map(|t| t.pid) else {
                 return;
             };
@@ -1579,7 +1614,7 @@ fn on_prctl(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
             }
         }
         Some(PR_SET_NAME) => {
-            if let (Some(name), Some(t)) = (ev.str("arg2_str"), st.threads.get_mut(&tid)) {
+            if let (Some(name), Some(t)) = (ev.str(Pk::Arg2Str), st.threads.get_mut(&tid)) {
                 if !name.is_empty() && name != b"<NA>" {
                     t.comm = name[..name.len().min(15)].to_vec();
                     t.render_cmdline();
@@ -1594,7 +1629,7 @@ fn on_chroot(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res() != Some(0) {
         return;
     }
-    let Some(p) = ev.str("path") else {
+    let Some(p) = ev.str(Pk::Path) else {
         return;
     };
     let Some(t) = st.threads.get(&tid) else {
@@ -1610,7 +1645,7 @@ fn on_unshare(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     if ev.res().is_none_or(|r| r < 0) {
         return;
     }
-    let fl = ev.uint("flags").or_else(|| ev.uint("nstype")).unwrap_or(0) as u32;
+    let fl = ev.uint(Pk::Flags).or_else(|| ev.uint(Pk::Nstype)).unwrap_or(0) as u32;
     if fl & cl::CLONE_NEWUSER == 0 {
         return;
     }
@@ -1632,22 +1667,22 @@ fn set_fdlimit(st: &mut State, tid: i64, v: i64) {
 }
 
 fn on_rlimit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
-    if ev.res().is_none_or(|r| r < 0) || ev.uint("resource") != Some(RLIMIT_NOFILE) {
+    if ev.res().is_none_or(|r| r < 0) || ev.uint(Pk::Resource) != Some(RLIMIT_NOFILE) {
         return;
     }
-    if let Some(cur) = ev.int("cur").filter(|c| *c != -1) {
+    if let Some(cur) = ev.int(Pk::Cur).filter(|c| *c != -1) {
         set_fdlimit(st, tid, cur);
     }
 }
 
 fn on_prlimit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
-    if ev.res() != Some(0) || ev.uint("resource") != Some(RLIMIT_NOFILE) {
+    if ev.res() != Some(0) || ev.uint(Pk::Resource) != Some(RLIMIT_NOFILE) {
         return;
     }
-    let Some(cur) = ev.int("newcur").filter(|c| *c != -1) else {
+    let Some(cur) = ev.int(Pk::Newcur).filter(|c| *c != -1) else {
         return;
     };
-    let target = match ev.int("pid") {
+    let target = match ev.int(Pk::Pid) {
         Some(0) | None => tid,
         Some(p) => p,
     };
@@ -1655,36 +1690,36 @@ fn on_prlimit(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
 }
 
 fn on_user_event(st: &mut State, ev: &Ev<'_, '_>, h: H) {
-    let container_id = ev.str("container_id").unwrap_or(b"").to_vec();
+    let container_id = ev.str(Pk::ContainerId).unwrap_or(b"").to_vec();
     match h {
         H::UserAdded => {
-            if let Some(uid) = ev.uint("uid") {
+            if let Some(uid) = ev.uint(Pk::Uid) {
                 st.users.add_user(UserRecord {
                     uid: uid as u32,
-                    gid: ev.uint("gid").unwrap_or(0) as u32,
-                    name: ev.str("name").unwrap_or(b"").to_vec(),
-                    home: ev.str("home").unwrap_or(b"").to_vec(),
-                    shell: ev.str("shell").unwrap_or(b"").to_vec(),
+                    gid: ev.uint(Pk::Gid).unwrap_or(0) as u32,
+                    name: ev.str(Pk::Name).unwrap_or(b"").to_vec(),
+                    home: ev.str(Pk::Home).unwrap_or(b"").to_vec(),
+                    shell: ev.str(Pk::Shell).unwrap_or(b"").to_vec(),
                     container_id,
                 });
             }
         }
         H::UserDeleted => {
-            if let Some(uid) = ev.uint("uid") {
+            if let Some(uid) = ev.uint(Pk::Uid) {
                 st.users.remove_user(&container_id, uid as u32);
             }
         }
         H::GroupAdded => {
-            if let Some(gid) = ev.uint("gid") {
+            if let Some(gid) = ev.uint(Pk::Gid) {
                 st.users.add_group(GroupRecord {
                     gid: gid as u32,
-                    name: ev.str("name").unwrap_or(b"").to_vec(),
+                    name: ev.str(Pk::Name).unwrap_or(b"").to_vec(),
                     container_id,
                 });
             }
         }
         H::GroupDeleted => {
-            if let Some(gid) = ev.uint("gid") {
+            if let Some(gid) = ev.uint(Pk::Gid) {
                 st.users.remove_group(&container_id, gid as u32);
             }
         }

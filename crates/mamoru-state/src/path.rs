@@ -27,7 +27,39 @@ pub fn normalize_into(path: &[u8], out: &mut Vec<u8>) {
         out.clear();
         return;
     }
+    // Most paths programs open are already normal: one scan and a copy instead of splitting into components.
+    if is_normal_absolute(path) {
+        out.clear();
+        out.extend_from_slice(path);
+        return;
+    }
     normalize_parts(path.first() == Some(&b'/'), path, b"", out);
+}
+
+/// Whether normalising `path` leaves it unchanged: absolute, no empty, `.` or `..` component, and no trailing
+/// separator (other than the root itself).
+fn is_normal_absolute(path: &[u8]) -> bool {
+    if path.first() != Some(&b'/') {
+        return false;
+    }
+    if path.len() == 1 {
+        return true;
+    }
+    // Each component starts after a separator; check the first bytes of each for `/`, `.` and `..`.
+    let mut i = 0;
+    while i < path.len() {
+        // path[i] is a separator.
+        let rest = &path[i + 1..];
+        match rest {
+            [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..] | [b'.', b'.'] | [b'.', b'.', b'/', ..] => return false,
+            _ => {}
+        }
+        match rest.iter().position(|c| *c == b'/') {
+            Some(n) => i += n + 1,
+            None => return true,
+        }
+    }
+    true
 }
 
 /// Normalises the components of `head` followed by those of `tail` (a non-empty input) into `out`.
@@ -84,6 +116,10 @@ pub fn squeeze_slashes(path: &[u8]) -> Vec<u8> {
 /// [`squeeze_slashes`] into a caller buffer (cleared first).
 pub fn squeeze_slashes_into(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    if !path.windows(2).any(|w| w[0] == b'/' && w[1] == b'/') {
+        out.extend_from_slice(path);
+        return;
+    }
     out.reserve(path.len());
     let mut rest = path;
     // Copy runs up to each `//` at once rather than byte by byte.
@@ -98,11 +134,16 @@ pub fn squeeze_slashes_into(path: &[u8], out: &mut Vec<u8>) {
 /// A working directory as libsinsp stores it: absolute, normalised, with a trailing `/`.
 pub fn as_cwd(path: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    normalize_into(path, &mut out);
+    as_cwd_into(path, &mut out);
+    out
+}
+
+/// [`as_cwd`] into a caller buffer (cleared first).
+pub fn as_cwd_into(path: &[u8], out: &mut Vec<u8>) {
+    normalize_into(path, out);
     if !out.ends_with(b"/") {
         out.push(b'/');
     }
-    out
 }
 
 #[cfg(test)]
@@ -130,6 +171,20 @@ mod tests {
         assert_eq!(j("", ""), "");
         assert_eq!(j("", "./"), ".");
         assert_eq!(j("", "../a/../../b"), "../../b");
+    }
+
+    #[test]
+    fn normal_paths_are_recognised() {
+        for p in ["/", "/etc", "/etc/hosts", "/a/.b", "/a/..b/c", "/a/b.", "/.x"] {
+            assert!(is_normal_absolute(p.as_bytes()), "{p}");
+            assert_eq!(j("/cwd/", p), p);
+        }
+        for p in [
+            "", "etc", "//", "/a/", "/a//b", "/./a", "/a/.", "/a/..", "/a/../b", "/..", "/.",
+        ] {
+            assert!(!is_normal_absolute(p.as_bytes()), "{p}");
+        }
+        assert_eq!(j("/cwd/", "/a/../b/./c//"), "/b/c");
     }
 
     #[test]

@@ -26,17 +26,34 @@ pub(crate) fn assign_bytes(dst: &mut Vec<u8>, src: &[u8]) {
     }
 }
 
-/// Sets `dst` to the items of `src`, reusing `dst`'s entries and their buffers.
-fn assign_list<'a>(dst: &mut Vec<Vec<u8>>, src: impl Iterator<Item = &'a [u8]>) {
+/// Sets `dst` to the items of `src`, reusing `dst`'s entries and their buffers; entries it needs beyond those take
+/// buffers from `pool`, and entries it no longer needs give theirs back (argv and environments change length on
+/// every exec, and would otherwise cost an allocation per item).
+pub(crate) fn assign_list<'a>(dst: &mut Vec<Vec<u8>>, src: impl Iterator<Item = &'a [u8]>, pool: &mut Vec<Vec<u8>>) {
     let mut n = 0;
     for item in src {
         match dst.get_mut(n) {
             Some(entry) => assign_bytes(entry, item),
-            None => dst.push(item.to_vec()),
+            None => {
+                let mut entry = pool.pop().unwrap_or_default();
+                entry.clear();
+                entry.extend_from_slice(item);
+                dst.push(entry);
+            }
         }
         n += 1;
     }
-    dst.truncate(n);
+    for surplus in dst.drain(n..) {
+        crate::recycle_name_buf(pool, surplus);
+    }
+}
+
+/// Shortens `pairs` to `n` entries, giving the buffers of the removed ones to `pool`.
+pub(crate) fn truncate_pairs(pairs: &mut Vec<(Vec<u8>, Vec<u8>)>, n: usize, pool: &mut Vec<Vec<u8>>) {
+    for (a, b) in pairs.drain(n.min(pairs.len())..) {
+        crate::recycle_name_buf(pool, a);
+        crate::recycle_name_buf(pool, b);
+    }
 }
 
 /// The text libsinsp uses for values it could not learn.
@@ -223,6 +240,11 @@ impl Thread {
 
     /// Sets cgroups from the drivers' NUL-separated `subsys=path` list. An empty list keeps the current cgroups.
     pub fn set_cgroups_from_param(&mut self, buf: &[u8]) {
+        self.set_cgroups_pooled(buf, &mut Vec::new());
+    }
+
+    /// [`Thread::set_cgroups_from_param`] with new entries' buffers taken from (and dropped ones given to) `pool`.
+    pub(crate) fn set_cgroups_pooled(&mut self, buf: &[u8], pool: &mut Vec<Vec<u8>>) {
         // Children usually report their parent's cgroups: an unchanged list keeps the entries (and container) as
         // they are, without re-parsing into new buffers.
         if self.cgroups_equal_param(buf) {
@@ -243,11 +265,16 @@ impl Thread {
                     assign_bytes(s, subsys);
                     assign_bytes(p, path);
                 }
-                None => self.cgroups.push((subsys.to_vec(), path.to_vec())),
+                None => {
+                    let (mut s, mut p) = (pool.pop().unwrap_or_default(), pool.pop().unwrap_or_default());
+                    assign_bytes(&mut s, subsys);
+                    assign_bytes(&mut p, path);
+                    self.cgroups.push((s, p));
+                }
             }
             n += 1;
         }
-        self.cgroups.truncate(n);
+        truncate_pairs(&mut self.cgroups, n, pool);
         self.refresh_container();
     }
 
@@ -271,16 +298,26 @@ impl Thread {
 
     /// Sets argv[1..] from the drivers' NUL-separated list.
     pub fn set_args_from_param(&mut self, buf: &[u8]) {
+        self.set_args_pooled(buf, &mut Vec::new());
+    }
+
+    /// [`Thread::set_args_from_param`] with new entries' buffers taken from (and dropped ones given to) `pool`.
+    pub(crate) fn set_args_pooled(&mut self, buf: &[u8], pool: &mut Vec<Vec<u8>>) {
         // A forked child reports the argv it inherited: keep the entries instead of rebuilding equal ones.
-        assign_list(&mut self.args, split_nul(buf));
+        assign_list(&mut self.args, split_nul(buf), pool);
     }
 
     /// Sets the environment from the drivers' NUL-separated list (an empty list keeps the current one).
     pub fn set_env_from_param(&mut self, buf: &[u8]) {
+        self.set_env_pooled(buf, &mut Vec::new());
+    }
+
+    /// [`Thread::set_env_from_param`] with new entries' buffers taken from (and dropped ones given to) `pool`.
+    pub(crate) fn set_env_pooled(&mut self, buf: &[u8], pool: &mut Vec<Vec<u8>>) {
         if split_nul(buf).all(<[u8]>::is_empty) {
             return;
         }
-        assign_list(&mut self.env, split_nul(buf).filter(|s| !s.is_empty()));
+        assign_list(&mut self.env, split_nul(buf).filter(|s| !s.is_empty()), pool);
     }
 
     /// Re-renders `args_text`, `cmdline` and `exeline` after `comm`, `exe` or `args` changed.

@@ -67,6 +67,12 @@ impl UserTables {
         }
     }
 
+    /// Drops every user and group of one container.
+    pub fn remove_container(&mut self, container_id: &[u8]) {
+        self.users.remove(key(container_id));
+        self.groups.remove(key(container_id));
+    }
+
     /// The user `uid` of `container_id`.
     pub fn user(&self, container_id: &[u8], uid: u32) -> Option<&UserRecord> {
         self.users.get(key(container_id))?.get(&uid)

@@ -1,4 +1,4 @@
-//! `mamoru bench engine`: the full stable ruleset over a realistic mix of synthetic syscall events, decoded from
+//! `mamoru bench engine` (and `mamoru bench json`, in [`crate::cmd::bench_json`]): the full stable ruleset over a realistic mix of synthetic syscall events, decoded from
 //! scap bytes with the state kept, on one core. Reports events per second, nanoseconds per event by event type and
 //! allocations per event (non-matching events separately).
 
@@ -33,6 +33,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         passes: usize,
     },
+    /// Raw JSON to alerts for a cloud source (aws_cloudtrail or k8s_audit) with its rules, on one core.
+    Json {
+        /// Source: aws_cloudtrail or k8s_audit.
+        #[arg(long)]
+        source: String,
+        /// Number of records.
+        #[arg(long, default_value_t = 200_000)]
+        records: u64,
+        /// Rules files (default: the bundled rules).
+        #[arg(short = 'r', long = "rules")]
+        rules: Vec<PathBuf>,
+        /// Timed passes over the records (the best is reported).
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+    },
+    /// Alert delivery through the router to the file or NATS JetStream sink: throughput and event-to-sink latency.
+    Outputs(crate::cmd::bench_outputs::OutputsArgs),
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -43,6 +60,13 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             rules,
             passes,
         } => engine(events, match_every, &rules, passes),
+        BenchCommand::Json {
+            source,
+            records,
+            rules,
+            passes,
+        } => crate::cmd::bench_json::run(&source, records, &rules, passes),
+        BenchCommand::Outputs(args) => crate::cmd::bench_outputs::run(args),
     }
 }
 

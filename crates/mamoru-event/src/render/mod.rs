@@ -776,17 +776,37 @@ impl OpenInfo {
     }
 }
 
-/// The [`OpenInfo`] of the events libsinsp's `evt.is_open_*` fields look at; `None` for other events.
-pub fn open_info(ev: &RawEvent) -> Option<OpenInfo> {
-    let u32_at = |i: usize| ev.param_u64(i).map(|v| v as u32);
-    let (flags_at, mode_at, res_at, is_creat) = match ev.info().enum_name {
+/// Where an open-like event keeps its flags, mode and result (parameter indices), and whether it is `creat`.
+type OpenLayout = (Option<usize>, Option<usize>, Option<usize>, bool);
+
+/// The [`OpenLayout`] of an event, by its table name.
+fn open_layout(enum_name: &str) -> Option<OpenLayout> {
+    Some(match enum_name {
         "PPME_SYSCALL_OPEN_X" => (Some(2), Some(3), Some(0), false),
         "PPME_SYSCALL_OPENAT_E" => (Some(2), Some(3), None, false),
         "PPME_SYSCALL_OPENAT_2_X" | "PPME_SYSCALL_OPENAT2_X" => (Some(3), Some(4), Some(0), false),
         "PPME_SYSCALL_OPEN_BY_HANDLE_AT_X" => (Some(2), None, Some(0), false),
         "PPME_SYSCALL_CREAT_X" => (None, Some(2), Some(0), true),
         _ => return None,
-    };
+    })
+}
+
+/// [`open_layout`] per event code, computed once: rules ask `evt.is_open_*` of every open event, and matching the
+/// event's name against five strings each time costs more than the rest of the field.
+fn open_layouts() -> &'static [Option<OpenLayout>] {
+    static LAYOUTS: std::sync::OnceLock<Box<[Option<OpenLayout>]>> = std::sync::OnceLock::new();
+    LAYOUTS.get_or_init(|| {
+        crate::table::event_table()
+            .iter()
+            .map(|info| open_layout(info.enum_name))
+            .collect()
+    })
+}
+
+/// The [`OpenInfo`] of the events libsinsp's `evt.is_open_*` fields look at; `None` for other events.
+pub fn open_info(ev: &RawEvent) -> Option<OpenInfo> {
+    let u32_at = |i: usize| ev.param_u64(i).map(|v| v as u32);
+    let (flags_at, mode_at, res_at, is_creat) = open_layouts().get(ev.etype as usize).copied().flatten()?;
     Some(OpenInfo {
         flags: flags_at.and_then(u32_at).unwrap_or(0),
         mode: mode_at.and_then(u32_at),

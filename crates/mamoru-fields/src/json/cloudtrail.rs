@@ -9,12 +9,12 @@
 //! - `ct.info` for `PutBucketPublicAccessBlock` reads the flags from the request's configuration object (the
 //!   plugin reads them from the record root, so they always print `false`).
 
-use super::path::{array_at, extend_text, get, push_text_keys, str_at, Tok};
+use super::path::{array_at, extend_text, get, push_text, str_at};
 use super::LIST;
 use super::{field, Bind, JsonEvent, DEPRECATED, HIDDEN, NO_ARG, OPT_INDEX, PLAIN, S, U64};
 use crate::catalog::FieldInfo;
 use crate::value::Values;
-use serde_json::Value;
+use mamoru_records::JsonRef;
 
 /// Pushes the string at `path` (nothing for a missing or non-string value).
 fn string(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
@@ -26,22 +26,22 @@ fn string(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
 /// Pushes the value at `path` as text (JSON text for non-strings).
 fn text(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     if let Some(v) = get(ev.value, path) {
-        push_text_keys(ev.raw, v, path, out);
+        push_text(v, out);
     }
 }
 
 /// "true"/"false" for a boolean (or "true"/"false" string) member; nothing when absent.
 fn flag(ev: &JsonEvent<'_>, key: &str, out: &mut Values) {
     if let Some(v) = ev.value.get(key) {
-        let set = matches!(v, Value::Bool(true)) || v.as_str() == Some("true");
+        let set = v.as_bool() == Some(true) || v.as_str() == Some("true");
         out.push_bytes(if set { b"true" } else { b"false" });
     }
 }
 
 /// `ct.user`: who acted, by identity type.
-fn user(v: &Value) -> Option<&str> {
+fn user(v: JsonRef<'_>) -> Option<&str> {
     let identity = v.get("userIdentity")?;
-    let s = |k: &str| identity.get(k).and_then(Value::as_str);
+    let s = |k: &str| identity.get(k).and_then(JsonRef::as_str);
     match identity.get("type")?.as_str()? {
         "Root" | "IAMUser" => s("userName"),
         "AWSService" => s("invokedBy"),
@@ -55,10 +55,10 @@ fn user(v: &Value) -> Option<&str> {
 }
 
 /// `ct.originaluser`: the session name for assumed roles, else the user name.
-fn original_user(v: &Value) -> Option<&str> {
+fn original_user(v: JsonRef<'_>) -> Option<&str> {
     let identity = v.get("userIdentity")?;
-    if identity.get("type").and_then(Value::as_str) == Some("AssumedRole") {
-        if let Some(arn) = identity.get("arn").and_then(Value::as_str) {
+    if identity.get("type").and_then(JsonRef::as_str) == Some("AssumedRole") {
+        if let Some(arn) = identity.get("arn").and_then(JsonRef::as_str) {
             let parts: [Option<&str>; 4] = {
                 let mut it = arn.split('/');
                 [it.next(), it.next(), it.next(), it.next()]
@@ -69,11 +69,11 @@ fn original_user(v: &Value) -> Option<&str> {
         }
         return identity
             .get("principalId")
-            .and_then(Value::as_str)
+            .and_then(JsonRef::as_str)
             .and_then(|p| p.split_once(':'))
             .map(|(_, session)| session);
     }
-    identity.get("userName").and_then(Value::as_str)
+    identity.get("userName").and_then(JsonRef::as_str)
 }
 
 fn short_source(src: &str) -> &str {
@@ -84,27 +84,27 @@ fn short_source(src: &str) -> &str {
 }
 
 /// A number as the plugin reads byte counts: an unsigned integer, or a float truncated.
-fn as_u64(v: &Value) -> u64 {
+fn as_u64(v: JsonRef<'_>) -> u64 {
     v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)).unwrap_or(0)
 }
 
-fn bytes_in(v: &Value) -> Option<u64> {
+fn bytes_in(v: JsonRef<'_>) -> Option<u64> {
     get(v, &["additionalEventData", "bytesTransferredIn"]).map(as_u64)
 }
 
-fn bytes_out(v: &Value) -> Option<u64> {
+fn bytes_out(v: JsonRef<'_>) -> Option<u64> {
     get(v, &["additionalEventData", "bytesTransferredOut"]).map(as_u64)
 }
 
-fn s3_bytes(v: &Value) -> Option<u64> {
+fn s3_bytes(v: JsonRef<'_>) -> Option<u64> {
     match (bytes_in(v), bytes_out(v)) {
         (None, None) => None,
         (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
     }
 }
 
-fn event_name(v: &Value) -> Option<&str> {
-    v.get("eventName").and_then(Value::as_str)
+fn event_name(v: JsonRef<'_>) -> Option<&str> {
+    v.get("eventName").and_then(JsonRef::as_str)
 }
 
 /// `ec2.imageids`: the image ids in the response's instance set, else the one the request names.
@@ -113,7 +113,7 @@ fn push_image_ids(ev: &JsonEvent<'_>, idx: Option<usize>, out: &mut Values) {
     if let Some(items) = array_at(v, &["responseElements", "instancesSet", "items"]) {
         let mut ids = items
             .iter()
-            .filter_map(|i| i.get("imageId").and_then(Value::as_str))
+            .filter_map(|i| i.get("imageId").and_then(JsonRef::as_str))
             .peekable();
         if ids.peek().is_some() {
             match idx {
@@ -141,35 +141,28 @@ fn push_image_ids(ev: &JsonEvent<'_>, idx: Option<usize>, out: &mut Values) {
 }
 
 /// `ec2.name`: the `Name` tag of the instance tag specification (the last one wins, as in the plugin).
-fn ec2_name(v: &Value) -> Option<&str> {
+fn ec2_name(v: JsonRef<'_>) -> Option<&str> {
     let items = array_at(v, &["requestParameters", "tagSpecificationSet", "items"])?;
     let mut name = None;
     for item in items
         .iter()
-        .filter(|i| i.get("resourceType").and_then(Value::as_str) == Some("instance"))
+        .filter(|i| i.get("resourceType").and_then(JsonRef::as_str) == Some("instance"))
     {
-        let tags = item
-            .get("tags")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        if let Some(tag) = tags
-            .iter()
-            .find(|t| t.get("key").and_then(Value::as_str) == Some("Name"))
-        {
-            name = tag.get("value").and_then(Value::as_str);
+        let mut tags = item.get("tags").and_then(JsonRef::as_array).into_iter().flatten();
+        if let Some(tag) = tags.find(|t| t.get("key").and_then(JsonRef::as_str) == Some("Name")) {
+            name = tag.get("value").and_then(JsonRef::as_str);
         }
     }
     name.filter(|n| !n.is_empty())
 }
 
 /// `ct.info`: `<user> via <ip> [!]<←|→> <eventName>` plus event details.
-fn push_info(v: &Value, out: &mut Values) {
+fn push_info(v: JsonRef<'_>, out: &mut Values) {
     let Some(who) = user(v) else {
         out.push_bytes(b"<invalid cloudtrail event: userIdentity field missing>");
         return;
     };
-    let Some(ip) = v.get("sourceIPAddress").and_then(Value::as_str) else {
+    let Some(ip) = v.get("sourceIPAddress").and_then(JsonRef::as_str) else {
         out.push_bytes(b"<invalid cloudtrail event: eventSource field missing>");
         return;
     };
@@ -181,13 +174,13 @@ fn push_info(v: &Value, out: &mut Values) {
     extend_info(v, who, ip, name, out);
 }
 
-fn extend_info(v: &Value, who: &str, ip: &str, name: &str, out: &mut Values) {
-    let error = if v.get("errorCode").and_then(Value::as_str).is_some() {
+fn extend_info(v: JsonRef<'_>, who: &str, ip: &str, name: &str, out: &mut Values) {
+    let error = if v.get("errorCode").and_then(JsonRef::as_str).is_some() {
         "!"
     } else {
         ""
     };
-    let arrow = if v.get("readOnly").is_some_and(|r| !matches!(r, Value::Bool(true))) {
+    let arrow = if v.get("readOnly").is_some_and(|r| r.as_bool() != Some(true)) {
         "→"
     } else {
         "←"
@@ -210,7 +203,7 @@ fn extend_info(v: &Value, who: &str, ip: &str, name: &str, out: &mut Values) {
                 "IgnorePublicAcls",
                 "RestrictPublicBuckets",
             ] {
-                let set = cfg.get(key) == Some(&Value::Bool(true));
+                let set = cfg.get(key).and_then(JsonRef::as_bool) == Some(true);
                 out.extend_last(b" ");
                 out.extend_last(key.as_bytes());
                 out.extend_last(if set { b"=true" } else { b"=false" });
@@ -264,8 +257,8 @@ fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 pub(super) fn push_plugininfo(ev: &JsonEvent<'_>, out: &mut Values) {
     let v = ev.value;
     let (Some(src), Some(region), Some(name)) = (
-        v.get("eventSource").and_then(Value::as_str),
-        v.get("awsRegion").and_then(Value::as_str),
+        v.get("eventSource").and_then(JsonRef::as_str),
+        v.get("awsRegion").and_then(JsonRef::as_str),
         event_name(v),
     ) else {
         return;
@@ -281,7 +274,7 @@ pub(super) fn push_plugininfo(ev: &JsonEvent<'_>, out: &mut Values) {
     out.extend_last(b" ");
     out.extend_last(name.as_bytes());
     out.extend_last(b" ");
-    match (user(v), v.get("sourceIPAddress").and_then(Value::as_str)) {
+    match (user(v), v.get("sourceIPAddress").and_then(JsonRef::as_str)) {
         (Some(who), Some(ip)) => extend_info(v, who, ip, name, out),
         (None, _) => out.extend_last(b"<invalid cloudtrail event: userIdentity field missing>"),
         (_, None) => out.extend_last(b"<invalid cloudtrail event: eventSource field missing>"),
@@ -290,7 +283,7 @@ pub(super) fn push_plugininfo(ev: &JsonEvent<'_>, out: &mut Values) {
 
 /// `ct.resources`: the JSON text of each resource, joined by commas.
 fn resources(ev: &JsonEvent<'_>, out: &mut Values) {
-    let Some(list) = ev.value.get("resources").and_then(Value::as_array) else {
+    let Some(list) = ev.value.get("resources").and_then(JsonRef::as_array) else {
         return;
     };
     out.begin_bytes();
@@ -298,7 +291,7 @@ fn resources(ev: &JsonEvent<'_>, out: &mut Values) {
         if i > 0 {
             out.extend_last(b",");
         }
-        extend_text(ev.raw, r, [Tok::Key("resources"), Tok::Idx(i)], out);
+        extend_text(r, out);
     }
 }
 
@@ -612,7 +605,7 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
             "'true' if the event is a management event, 'false' otherwise.",
         ),
         Bind::Plain(|ev, out| {
-            let set = ev.value.get("managementEvent") == Some(&Value::Bool(true));
+            let set = ev.value.get("managementEvent").and_then(JsonRef::as_bool) == Some(true);
             out.push_bytes(if set { b"true" } else { b"false" })
         }),
     ),
@@ -979,19 +972,25 @@ mod tests {
         assert_eq!(FIELDS.len(), 73);
     }
 
+    fn doc(v: serde_json::Value) -> mamoru_records::JsonDoc {
+        mamoru_records::JsonDoc::parse(v.to_string().into_bytes()).expect("valid JSON")
+    }
+
     #[test]
     fn assumed_role_users() {
-        let v = serde_json::json!({"userIdentity": {
+        let d = doc(serde_json::json!({"userIdentity": {
             "type": "AssumedRole",
             "principalId": "AROAEXAMPLE:alice-session",
             "arn": "arn:aws:sts::111122223333:assumed-role/Deployer/alice-session",
-            "sessionContext": {"sessionIssuer": {"userName": "Deployer"}}}});
-        assert_eq!(user(&v), Some("Deployer"));
-        assert_eq!(original_user(&v), Some("alice-session"));
-        let v = serde_json::json!({"userIdentity": {"type": "AssumedRole", "principalId": "AROAX:bob"}});
-        assert_eq!(user(&v), Some("AssumedRole"));
-        assert_eq!(original_user(&v), Some("bob"));
-        let v = serde_json::json!({"userIdentity": {"type": "SAMLUser", "userName": "x"}});
-        assert_eq!(user(&v), None);
+            "sessionContext": {"sessionIssuer": {"userName": "Deployer"}}}}));
+        let v = d.root().unwrap();
+        assert_eq!(user(v), Some("Deployer"));
+        assert_eq!(original_user(v), Some("alice-session"));
+        let d = doc(serde_json::json!({"userIdentity": {"type": "AssumedRole", "principalId": "AROAX:bob"}}));
+        let v = d.root().unwrap();
+        assert_eq!(user(v), Some("AssumedRole"));
+        assert_eq!(original_user(v), Some("bob"));
+        let d = doc(serde_json::json!({"userIdentity": {"type": "SAMLUser", "userName": "x"}}));
+        assert_eq!(user(d.root().unwrap()), None);
     }
 }

@@ -1,7 +1,7 @@
 //! What the plugin sources know beyond one record: the host name, the okta plugin's configuration, the okta
 //! plugin's MFA-failure history, the time of the first event.
 
-use serde_json::Value;
+use mamoru_records::JsonRef;
 use std::collections::{BTreeMap, VecDeque};
 
 const NS_PER_SEC: u64 = 1_000_000_000;
@@ -53,7 +53,7 @@ impl JsonContext {
     }
 
     /// Records an event of `source` (a Falco source name) at `ts_ns`.
-    pub fn observe(&mut self, source: &str, value: &Value, ts_ns: u64) {
+    pub fn observe(&mut self, source: &str, value: JsonRef<'_>, ts_ns: u64) {
         self.first_ts.get_or_insert(ts_ns);
         if source == "okta" {
             self.okta_mfa.observe(value, ts_ns);
@@ -96,14 +96,14 @@ struct MfaEntry {
 }
 
 /// Whether an okta event is one the plugin counts, and its (event type, actor id).
-pub(crate) fn okta_mfa_key(value: &Value) -> Option<(&str, &str)> {
+pub(crate) fn okta_mfa_key(value: JsonRef<'_>) -> Option<(&str, &str)> {
     let event_type = value.get("eventType")?.as_str()?;
     let counted = event_type == OKTA_DENY_PUSH
         || (event_type == OKTA_AUTH_VIA_MFA
             && value
                 .get("outcome")
                 .and_then(|o| o.get("result"))
-                .and_then(Value::as_str)
+                .and_then(JsonRef::as_str)
                 == Some("FAILURE"));
     if !counted {
         return None;
@@ -111,7 +111,7 @@ pub(crate) fn okta_mfa_key(value: &Value) -> Option<(&str, &str)> {
     let actor = value
         .get("actor")
         .and_then(|a| a.get("id"))
-        .and_then(Value::as_str)
+        .and_then(JsonRef::as_str)
         .unwrap_or("");
     Some((event_type, actor))
 }
@@ -126,7 +126,7 @@ impl OktaMfaHistory {
         }
     }
 
-    fn observe(&mut self, value: &Value, ts_ns: u64) {
+    fn observe(&mut self, value: JsonRef<'_>, ts_ns: u64) {
         let Some((event_type, actor)) = okta_mfa_key(value) else {
             return;
         };
@@ -206,10 +206,19 @@ fn detect_hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mamoru_records::JsonDoc;
     use serde_json::json;
 
-    fn deny(actor: &str) -> Value {
-        json!({"eventType": OKTA_DENY_PUSH, "actor": {"id": actor}, "outcome": {"result": "DENY"}})
+    fn doc(v: serde_json::Value) -> JsonDoc {
+        JsonDoc::parse(v.to_string().into_bytes()).expect("valid JSON")
+    }
+
+    fn deny(actor: &str) -> JsonDoc {
+        doc(json!({"eventType": OKTA_DENY_PUSH, "actor": {"id": actor}, "outcome": {"result": "DENY"}}))
+    }
+
+    fn root(d: &JsonDoc) -> JsonRef<'_> {
+        d.root().expect("parsed")
     }
 
     #[test]
@@ -217,9 +226,9 @@ mod tests {
         let mut ctx = JsonContext::empty().with_okta("acme", 600, 3);
         let s = NS_PER_SEC;
         for t in [10, 10, 20, 30, 40] {
-            ctx.observe("okta", &deny("u1"), t * s);
+            ctx.observe("okta", root(&deny("u1")), t * s);
         }
-        ctx.observe("okta", &deny("u2"), 40 * s);
+        ctx.observe("okta", root(&deny("u2")), 40 * s);
         let h = ctx.okta_mfa();
         // At most 3 stamps kept: 20, 30, 40.
         assert_eq!(h.count_last(OKTA_DENY_PUSH, "u1", 40 * s, 100), Some(3));
@@ -232,12 +241,13 @@ mod tests {
 
     #[test]
     fn only_denies_and_failed_mfa_are_counted() {
-        let ok = json!({"eventType": OKTA_AUTH_VIA_MFA, "actor": {"id": "u"}, "outcome": {"result": "SUCCESS"}});
-        let failed = json!({"eventType": OKTA_AUTH_VIA_MFA, "actor": {"id": "u"}, "outcome": {"result": "FAILURE"}});
-        assert!(okta_mfa_key(&ok).is_none());
-        assert_eq!(okta_mfa_key(&failed), Some((OKTA_AUTH_VIA_MFA, "u")));
+        let ok = doc(json!({"eventType": OKTA_AUTH_VIA_MFA, "actor": {"id": "u"}, "outcome": {"result": "SUCCESS"}}));
+        let failed =
+            doc(json!({"eventType": OKTA_AUTH_VIA_MFA, "actor": {"id": "u"}, "outcome": {"result": "FAILURE"}}));
+        assert!(okta_mfa_key(root(&ok)).is_none());
+        assert_eq!(okta_mfa_key(root(&failed)), Some((OKTA_AUTH_VIA_MFA, "u")));
         let mut ctx = JsonContext::empty();
-        ctx.observe("github", &failed, 5);
+        ctx.observe("github", root(&failed), 5);
         assert_eq!(ctx.first_ts(), Some(5));
         assert_eq!(ctx.okta_mfa().count_last(OKTA_AUTH_VIA_MFA, "u", 5, 10), None);
     }

@@ -7,7 +7,7 @@
 //! text, which is what the shipped rules test (`gcp.policyDelta contains "allUsers"`), where the latest plugin
 //! hands back `""` for non-strings.
 
-use super::path::{get, push_text_keys, str_at};
+use super::path::{get, push_text, str_at};
 use super::{field, Bind, JsonEvent, NO_ARG, PLAIN, S};
 use crate::catalog::FieldInfo;
 use crate::value::Values;
@@ -15,7 +15,7 @@ use crate::value::Values;
 /// The value at `path` as text, `""` when absent.
 fn always(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     match get(ev.value, path) {
-        Some(v) => push_text_keys(ev.raw, v, path, out),
+        Some(v) => push_text(v, out),
         None => out.push_bytes(b""),
     }
 }
@@ -23,7 +23,7 @@ fn always(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
 /// The value at `path` as text, nothing when absent.
 fn present(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     if let Some(v) = get(ev.value, path) {
-        push_text_keys(ev.raw, v, path, out);
+        push_text(v, out);
     }
 }
 
@@ -39,7 +39,7 @@ fn resource_type<'a>(ev: &JsonEvent<'a>) -> Option<&'a str> {
 fn location(ev: &JsonEvent<'_>, out: &mut Values) {
     for key in ["location", "region"] {
         if let Some(v) = get(ev.value, &["resource", "labels", key]) {
-            push_text_keys(ev.raw, v, &["resource", "labels", key], out);
+            push_text(v, out);
             return;
         }
     }

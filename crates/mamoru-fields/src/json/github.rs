@@ -10,7 +10,7 @@ use super::path::{get, str_at};
 use super::{field, Bind, JsonEvent, NO_ARG, PLAIN, S};
 use crate::catalog::FieldInfo;
 use crate::value::Values;
-use serde_json::Value;
+use mamoru_records::JsonRef;
 
 /// The plugin's key for the `X-GitHub-Event` header value.
 pub const WEBHOOK_TYPE_KEY: &str = "webhook_type";
@@ -25,14 +25,11 @@ fn commit_files(ev: &JsonEvent<'_>, key: &str, out: &mut Values) {
     let commits = ev
         .value
         .get("commits")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    let files = commits
-        .iter()
-        .filter_map(|c| c.get(key).and_then(Value::as_array))
+        .and_then(JsonRef::as_array)
+        .into_iter()
         .flatten();
-    for (n, f) in files.filter_map(Value::as_str).enumerate() {
+    let files = commits.filter_map(|c| c.get(key).and_then(JsonRef::as_array)).flatten();
+    for (n, f) in files.filter_map(JsonRef::as_str).enumerate() {
         if n > 0 {
             out.extend_last(b",");
         }
@@ -41,16 +38,12 @@ fn commit_files(ev: &JsonEvent<'_>, key: &str, out: &mut Values) {
 }
 
 /// The secret matches of a push: `(file name, match)` pairs; `None` without the `files` enrichment.
-fn secret_matches(v: &Value) -> Option<impl Iterator<Item = (&str, &Value)>> {
+fn secret_matches(v: JsonRef<'_>) -> Option<impl Iterator<Item = (&str, JsonRef<'_>)>> {
     let files = v.get("files")?.as_array()?;
-    Some(files.iter().flat_map(|f| {
-        let name = f.get("name").and_then(Value::as_str).unwrap_or("");
-        let matches = f
-            .get("matches")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        matches.iter().map(move |m| (name, m))
+    Some(files.flat_map(|f| {
+        let name = f.get("name").and_then(JsonRef::as_str).unwrap_or("");
+        let matches = f.get("matches").and_then(JsonRef::as_array).into_iter().flatten();
+        matches.map(move |m| (name, m))
     }))
 }
 
@@ -69,9 +62,9 @@ fn secrets(ev: &JsonEvent<'_>, what: SecretPart, out: &mut Values) {
         if n > 0 {
             out.extend_last(b",");
         }
-        let line = m.get("line").and_then(Value::as_u64).unwrap_or(0);
+        let line = m.get("line").and_then(JsonRef::as_u64).unwrap_or(0);
         match what {
-            SecretPart::Desc => out.extend_last(m.get("desc").and_then(Value::as_str).unwrap_or("").as_bytes()),
+            SecretPart::Desc => out.extend_last(m.get("desc").and_then(JsonRef::as_str).unwrap_or("").as_bytes()),
             SecretPart::File => out.extend_last(file.as_bytes()),
             SecretPart::Line => extend_u64(line, out),
             SecretPart::Link => {
@@ -107,12 +100,12 @@ fn extend_u64(mut n: u64, out: &mut Values) {
 }
 
 fn has_secrets(ev: &JsonEvent<'_>, out: &mut Values) {
-    match ev.value.get("files").and_then(Value::as_array) {
+    match ev.value.get("files").and_then(JsonRef::as_array) {
         None => out.push_bytes(b""),
         Some(files) => {
-            let any = files.iter().any(|f| {
+            let any = files.into_iter().any(|f| {
                 f.get("matches")
-                    .and_then(Value::as_array)
+                    .and_then(JsonRef::as_array)
                     .is_some_and(|m| !m.is_empty())
             });
             out.push_bytes(if any { b"true" } else { b"false" });
@@ -120,7 +113,7 @@ fn has_secrets(ev: &JsonEvent<'_>, out: &mut Values) {
     }
 }
 
-fn miner_matches(v: &Value) -> Option<&Vec<Value>> {
+fn miner_matches(v: JsonRef<'_>) -> Option<mamoru_records::json::Children<'_>> {
     get(v, &["workflow_miner_detections", "matches"])?.as_array()
 }
 
@@ -130,8 +123,8 @@ fn miner_types(ev: &JsonEvent<'_>, out: &mut Values) {
     };
     let types = || {
         matches
-            .iter()
-            .map(|m| m.get("type").and_then(Value::as_str).unwrap_or(""))
+            .clone()
+            .map(|m| m.get("type").and_then(JsonRef::as_str).unwrap_or(""))
     };
     out.begin_bytes();
     let mut n = 0;
@@ -263,7 +256,7 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
             "'true' if the repository is public, 'false' otherwise.",
         ),
         Bind::Plain(|ev, out| {
-            let private = get(ev.value, &["repository", "private"]) == Some(&Value::Bool(true));
+            let private = get(ev.value, &["repository", "private"]).and_then(JsonRef::as_bool) == Some(true);
             out.push_bytes(if private { b"false" } else { b"true" })
         }),
     ),
@@ -296,7 +289,7 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
             "The id of a created webhook ('0' when absent).",
         ),
         Bind::Plain(|ev, out| {
-            let id = get(ev.value, &["hook", "id"]).and_then(Value::as_u64).unwrap_or(0);
+            let id = get(ev.value, &["hook", "id"]).and_then(JsonRef::as_u64).unwrap_or(0);
             out.push_fmt(format_args!("{id}"))
         }),
     ),

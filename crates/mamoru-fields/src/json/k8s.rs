@@ -12,70 +12,58 @@
 //!   reads `spec.runAsUser`, which the Pod API does not have) before defaulting to `0`;
 //! - container list fields skip a container lacking the value instead of dropping the whole field.
 
-use super::path::{array_at, extend_text, get, push_text, push_text_keys, str_at, Tok};
+use super::path::{array_at, extend_text, get, push_text, str_at};
 use super::{field, Bind, JsonEvent, DEPRECATED, LIST, NO_ARG, OPT_INDEX, PLAIN, REQ_KEY, S};
 use crate::catalog::FieldInfo;
 use crate::value::Values;
-use serde_json::Value;
-use std::iter::once;
+use mamoru_records::JsonRef;
 
 /// The event, if it is an audit event (has `/auditID`).
-fn root<'a>(ev: &JsonEvent<'a>) -> Option<&'a Value> {
+fn root<'a>(ev: &JsonEvent<'a>) -> Option<JsonRef<'a>> {
     ev.value.get("auditID").map(|_| ev.value)
 }
 
 /// The value at `path` as text.
 fn text(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     if let Some(v) = root(ev).and_then(|r| get(r, path)) {
-        push_text_keys(ev.raw, v, path, out);
+        push_text(v, out);
     }
 }
 
 /// Each element of the array at `path` as text (no value unless it is an array).
 fn list_text(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     if let Some(arr) = root(ev).and_then(|r| array_at(r, path)) {
-        for (i, e) in arr.iter().enumerate() {
-            push_text(ev.raw, e, keys(path).chain(once(Tok::Idx(i))), out);
+        for e in arr {
+            push_text(e, out);
         }
     }
 }
 
-fn keys<'p>(path: &'p [&'p str]) -> impl Iterator<Item = Tok<'p>> + 'p {
-    path.iter().map(|k| Tok::Key(k))
-}
-
 /// Elements of the array at `path`, all or only element `idx`, with their indexes.
-fn elements<'a>(ev: &JsonEvent<'a>, path: &[&str], idx: Option<usize>) -> impl Iterator<Item = (usize, &'a Value)> {
-    let arr = root(ev)
-        .and_then(|r| array_at(r, path))
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+fn elements<'a>(ev: &JsonEvent<'a>, path: &[&str], idx: Option<usize>) -> impl Iterator<Item = (usize, JsonRef<'a>)> {
+    let arr = root(ev).and_then(|r| array_at(r, path)).into_iter().flatten();
     let (skip, take) = match idx {
         Some(i) => (i, 1),
         None => (0, usize::MAX),
     };
-    arr.iter().enumerate().skip(skip).take(take)
+    arr.enumerate().skip(skip).take(take)
 }
 
 /// For each selected element of the array at `list`, the value at `sub` (skipped when absent) as text.
 fn each_text(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, sub: &[&str], out: &mut Values) {
-    for (i, elem) in elements(ev, list, idx) {
+    for (_, elem) in elements(ev, list, idx) {
         if let Some(v) = get(elem, sub) {
-            push_text(ev.raw, v, keys(list).chain(once(Tok::Idx(i))).chain(keys(sub)), out);
+            push_text(v, out);
         }
     }
 }
 
 /// For each selected element of the array at `list`, every element of the array at `sub` as text.
 fn each_flat(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, sub: &[&str], out: &mut Values) {
-    for (i, elem) in elements(ev, list, idx) {
+    for (_, elem) in elements(ev, list, idx) {
         if let Some(inner) = array_at(elem, sub) {
-            for (j, v) in inner.iter().enumerate() {
-                let at = keys(list)
-                    .chain(once(Tok::Idx(i)))
-                    .chain(keys(sub))
-                    .chain(once(Tok::Idx(j)));
-                push_text(ev.raw, v, at, out);
+            for v in inner {
+                push_text(v, out);
             }
         }
     }
@@ -83,24 +71,18 @@ fn each_flat(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, sub: &[&str]
 
 /// For each selected container, its `key` array (command, args) joined by spaces.
 fn each_joined(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, key: &str, out: &mut Values) {
-    for (i, c) in elements(ev, list, idx) {
-        match c.get(key) {
-            Some(Value::Array(parts)) => {
-                out.begin_bytes();
-                for (n, part) in parts.iter().enumerate() {
-                    if n > 0 {
-                        out.extend_last(b" ");
-                    }
-                    extend_text(
-                        ev.raw,
-                        part,
-                        keys(list).chain([Tok::Idx(i), Tok::Key(key), Tok::Idx(n)]),
-                        out,
-                    );
+    for (_, c) in elements(ev, list, idx) {
+        let Some(v) = c.get(key) else { continue };
+        if let Some(parts) = v.as_array() {
+            out.begin_bytes();
+            for (n, part) in parts.enumerate() {
+                if n > 0 {
+                    out.extend_last(b" ");
                 }
+                extend_text(part, out);
             }
-            Some(Value::String(s)) => out.push_bytes(s.as_bytes()),
-            _ => {}
+        } else if let Some(s) = v.as_str() {
+            out.push_bytes(s.as_bytes());
         }
     }
 }
@@ -114,7 +96,7 @@ fn repository(image: &str) -> &str {
 
 fn each_repository(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, out: &mut Values) {
     for (_, c) in elements(ev, list, idx) {
-        if let Some(image) = c.get("image").and_then(Value::as_str) {
+        if let Some(image) = c.get("image").and_then(JsonRef::as_str) {
             out.push_bytes(repository(image).as_bytes());
         }
     }
@@ -122,15 +104,14 @@ fn each_repository(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, out: &
 
 /// Each port's `hostPort`, else its `containerPort` (equal to the host port under hostNetwork).
 fn each_host_port(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, out: &mut Values) {
-    for (i, c) in elements(ev, list, idx) {
-        let Some(ports) = c.get("ports").and_then(Value::as_array) else {
+    for (_, c) in elements(ev, list, idx) {
+        let Some(ports) = c.get("ports").and_then(JsonRef::as_array) else {
             continue;
         };
-        for (j, port) in ports.iter().enumerate() {
+        for port in ports {
             for key in ["hostPort", "containerPort"] {
                 if let Some(v) = port.get(key) {
-                    let at = keys(list).chain([Tok::Idx(i), Tok::Key("ports"), Tok::Idx(j), Tok::Key(key)]);
-                    push_text(ev.raw, v, at, out);
+                    push_text(v, out);
                     break;
                 }
             }
@@ -141,12 +122,11 @@ fn each_host_port(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, out: &m
 /// The id a container runs as: its own securityContext, else the pod's, else 0.
 fn each_effective(ev: &JsonEvent<'_>, list: &[&str], idx: Option<usize>, key: &str, out: &mut Values) {
     let pod_level = root(ev).and_then(|r| get(r, &["requestObject", "spec", "securityContext", key]));
-    for (i, c) in elements(ev, list, idx) {
+    for (_, c) in elements(ev, list, idx) {
         if let Some(v) = c.get("securityContext").and_then(|s| s.get(key)) {
-            let at = keys(list).chain([Tok::Idx(i), Tok::Key("securityContext"), Tok::Key(key)]);
-            push_text(ev.raw, v, at, out);
+            push_text(v, out);
         } else if let Some(v) = pod_level {
-            push_text_keys(ev.raw, v, &["requestObject", "spec", "securityContext", key], out);
+            push_text(v, out);
         } else {
             out.push_bytes(b"0");
         }
@@ -160,13 +140,13 @@ fn subjects_of_kind(ev: &JsonEvent<'_>, kind: &str, with_ns: bool, out: &mut Val
     };
     for s in subjects
         .iter()
-        .filter(|s| s.get("kind").and_then(Value::as_str) == Some(kind))
+        .filter(|s| s.get("kind").and_then(JsonRef::as_str) == Some(kind))
     {
-        let Some(name) = s.get("name").and_then(Value::as_str) else {
+        let Some(name) = s.get("name").and_then(JsonRef::as_str) else {
             continue;
         };
         if with_ns {
-            let ns = s.get("namespace").and_then(Value::as_str).unwrap_or("");
+            let ns = s.get("namespace").and_then(JsonRef::as_str).unwrap_or("");
             out.push_fmt(format_args!("{ns}:{name}"));
         } else {
             out.push_bytes(name.as_bytes());
@@ -274,7 +254,7 @@ fn volume_hostpath(ev: &JsonEvent<'_>, arg: &str, out: &mut Values) {
     let prefix = arg.strip_suffix('*');
     let used = volumes
         .iter()
-        .filter_map(|v| v.get("hostPath").and_then(|h| h.get("path")).and_then(Value::as_str))
+        .filter_map(|v| v.get("hostPath").and_then(|h| h.get("path")).and_then(JsonRef::as_str))
         .any(|p| p == arg || prefix.is_some_and(|pre| p.starts_with(pre)));
     out.push_bytes(if used { b"true" } else { b"false" });
 }
@@ -282,21 +262,11 @@ fn volume_hostpath(ev: &JsonEvent<'_>, arg: &str, out: &mut Values) {
 /// `ka.req.pod.volumes.volume_type`: the keys of each volume other than `name`, in document order.
 fn volume_types(ev: &JsonEvent<'_>, idx: Option<usize>, out: &mut Values) {
     const VOLUMES: [&str; 3] = ["requestObject", "spec", "volumes"];
-    for (i, vol) in elements(ev, &VOLUMES, idx) {
-        let Some(obj) = vol.as_object() else { continue };
-        let span = super::path::raw_find(ev.raw, keys(&VOLUMES).chain(once(Tok::Idx(i))));
-        let listed = span.and_then(|s| {
-            super::path::for_each_raw_key(s, |k| {
-                if k != b"name" {
-                    out.push_bytes(k)
-                }
-            })
-        });
-        if listed.is_none() {
-            obj.keys()
-                .filter(|k| *k != "name")
-                .for_each(|k| out.push_bytes(k.as_bytes()));
-        }
+    for (_, vol) in elements(ev, &VOLUMES, idx) {
+        let Some(members) = vol.as_object() else { continue };
+        members
+            .filter(|(k, _)| *k != "name")
+            .for_each(|(k, _)| out.push_bytes(k.as_bytes()));
     }
 }
 
@@ -315,9 +285,12 @@ fn any_privileged(ev: &JsonEvent<'_>, out: &mut Values) {
     let Some(containers) = root(ev).and_then(|r| array_at(r, &CONTAINERS)) else {
         return;
     };
-    let any = containers
-        .iter()
-        .any(|c| c.get("securityContext").and_then(|s| s.get("privileged")) == Some(&Value::Bool(true)));
+    let any = containers.iter().any(|c| {
+        c.get("securityContext")
+            .and_then(|s| s.get("privileged"))
+            .and_then(JsonRef::as_bool)
+            == Some(true)
+    });
     out.push_bytes(if any { b"true" } else { b"false" });
 }
 
@@ -928,13 +901,8 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
             "The service's ports, each as JSON text.",
         ),
         Bind::Index(|ev, i, out| {
-            for (n, p) in elements(ev, &["requestObject", "spec", "ports"], i) {
-                push_text(
-                    ev.raw,
-                    p,
-                    keys(&["requestObject", "spec", "ports"]).chain(once(Tok::Idx(n))),
-                    out,
-                );
+            for (_, p) in elements(ev, &["requestObject", "spec", "ports"], i) {
+                push_text(p, out);
             }
         }),
     ),
@@ -1023,8 +991,8 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
             "The IP addresses of the client that made the request.",
         ),
         Bind::Index(|ev, i, out| {
-            for (n, ip) in elements(ev, &["sourceIPs"], i) {
-                push_text(ev.raw, ip, [Tok::Key("sourceIPs"), Tok::Idx(n)], out);
+            for (_, ip) in elements(ev, &["sourceIPs"], i) {
+                push_text(ip, out);
             }
         }),
     ),

@@ -6,9 +6,10 @@
 //! (`evt.time`, `evt.rawtime`, `evt.num`, `evt.source`, `evt.plugininfo`, ...) and the json plugin's
 //! `json.value[<pointer>]`, `json.obj`, `json.rawtime` with their `jevt.*` aliases.
 //!
-//! An event is a [`JsonEvent`]: the parsed record, its raw JSON text (used to render objects as the plugins do,
-//! original key order and spelling), its timestamp, its number and the run's [`JsonContext`]. Extractors look
-//! values up by path tokens fixed at bind time and write into the caller's [`Values`] arena; they do not allocate.
+//! An event is a [`JsonEvent`]: the record as a validated JSON tape ([`JsonRef`], from `mamoru-records`; objects
+//! render from their original text, with the plugins' key order and spelling), its timestamp, its number and the
+//! run's [`JsonContext`]. Extractors look values up by path tokens fixed at bind time and write into the caller's
+//! [`Values`] arena; they do not allocate.
 //!
 //! Missing values follow the plugins (see §0 of the sources reference): most fields have no value when their path
 //! is absent; fields of plugins that fill a Go struct or always call `SetValue` (okta, github, some gcp fields)
@@ -31,7 +32,7 @@ pub use path::JsonPointer;
 use crate::catalog::{resolve_field_name, ArgForm, ArgSpec, BindError, BoundField, Catalog, Extractor, FieldFlags};
 use crate::catalog::{FieldInfo, Source};
 use crate::value::{FieldType, Values};
-use serde_json::Value;
+pub use mamoru_records::JsonRef;
 use std::sync::OnceLock;
 
 /// The source type of every JSON plugin source.
@@ -44,9 +45,9 @@ impl Source for JsonSource {
 /// One record as extractors see it.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonEvent<'a> {
-    /// The parsed record.
-    pub value: &'a Value,
-    /// The record's JSON text (the exact bytes `value` was parsed from).
+    /// The record.
+    pub value: JsonRef<'a>,
+    /// The record's JSON text (`value.raw()`).
     pub raw: &'a [u8],
     /// Event time, nanoseconds since the epoch.
     pub ts_ns: u64,
@@ -60,10 +61,10 @@ static EMPTY_CONTEXT: JsonContext = JsonContext::empty();
 
 impl<'a> JsonEvent<'a> {
     /// An event with number 0 and an empty context; see [`JsonEvent::with_num`] and [`JsonEvent::with_context`].
-    pub fn new(value: &'a Value, raw: &'a [u8], ts_ns: u64) -> JsonEvent<'a> {
+    pub fn new(value: JsonRef<'a>, ts_ns: u64) -> JsonEvent<'a> {
         JsonEvent {
             value,
-            raw,
+            raw: value.raw(),
             ts_ns,
             num: 0,
             ctx: &EMPTY_CONTEXT,
@@ -535,7 +536,7 @@ static EVT_FIELDS: &[(FieldInfo, Bind)] = &[
 /// `json.value[<pointer>]`: the value at the pointer, strings as themselves, anything else as JSON text.
 fn json_value(ev: &JsonEvent<'_>, ptr: &JsonPointer, out: &mut Values) {
     if let Some(v) = ptr.lookup(ev.value) {
-        path::push_text(ev.raw, v, ptr.tokens().iter().map(|t| path::Tok::Key(t)), out);
+        path::push_text(v, out);
     }
 }
 

@@ -10,23 +10,23 @@
 //! - `okta.mfa.*.countlast` count over event time; the history is fed by [`super::JsonContext::observe`].
 
 use super::context::okta_mfa_key;
-use super::path::{get, push_text_keys, str_at};
+use super::path::{get, push_text, str_at};
 use super::{field, Bind, JsonEvent, NO_ARG, OPT_INDEX, PLAIN, REQ_INDEX, S, U64};
 use crate::catalog::FieldInfo;
 use crate::value::Values;
-use serde_json::Value;
+use mamoru_records::{JsonKind, JsonRef};
 
 /// The string at `path`, `""` when absent (Go struct zero value); JSON text for non-strings.
 fn string(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
     match get(ev.value, path) {
-        Some(Value::Null) | None => out.push_bytes(b""),
-        Some(v) => push_text_keys(ev.raw, v, path, out),
+        Some(v) if !v.is_null() => push_text(v, out),
+        _ => out.push_bytes(b""),
     }
 }
 
 /// A number at `path` as Go's `%v` prints a float64 (`0` when absent).
 fn float_text(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
-    let f = get(ev.value, path).and_then(Value::as_f64).unwrap_or(0.0);
+    let f = get(ev.value, path).and_then(JsonRef::as_f64).unwrap_or(0.0);
     push_go_float(f, out);
 }
 
@@ -57,51 +57,39 @@ fn push_go_float(f: f64, out: &mut Values) {
 
 /// An integer at `path` (`0` when absent).
 fn int_text(ev: &JsonEvent<'_>, path: &[&str], out: &mut Values) {
-    match get(ev.value, path) {
-        Some(v @ Value::Number(_)) => push_text_keys(ev.raw, v, path, out),
-        Some(Value::String(s)) => out.push_bytes(s.as_bytes()),
-        _ => out.push_bytes(b"0"),
+    match get(ev.value, path).filter(|v| matches!(v.kind(), JsonKind::Number | JsonKind::String)) {
+        Some(v) => push_text(v, out),
+        None => out.push_bytes(b"0"),
     }
 }
 
 /// `field` of the last target of type `kind`; no value when there is none.
 fn last_target(ev: &JsonEvent<'_>, kind: &str, field_name: &str, out: &mut Values) {
-    let targets = ev
-        .value
-        .get("target")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let targets = ev.value.get("target").and_then(JsonRef::as_array).into_iter().flatten();
     if let Some(t) = targets
-        .iter()
-        .rev()
-        .find(|t| t.get("type").and_then(Value::as_str) == Some(kind))
+        .filter(|t| t.get("type").and_then(JsonRef::as_str) == Some(kind))
+        .last()
     {
-        out.push_bytes(t.get(field_name).and_then(Value::as_str).unwrap_or("").as_bytes());
+        out.push_bytes(t.get(field_name).and_then(JsonRef::as_str).unwrap_or("").as_bytes());
     }
 }
 
 /// `okta.targets.displayName`: `(a,b,c)` of all targets, or the display name of target `[i]`.
 fn targets_display_names(ev: &JsonEvent<'_>, idx: Option<usize>, out: &mut Values) {
-    let targets = ev
-        .value
-        .get("target")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    fn name(t: &Value) -> &str {
-        t.get("displayName").and_then(Value::as_str).unwrap_or("")
+    let targets = ev.value.get("target").and_then(JsonRef::as_array).into_iter().flatten();
+    fn name(t: JsonRef<'_>) -> &str {
+        t.get("displayName").and_then(JsonRef::as_str).unwrap_or("")
     }
     match idx {
         Some(i) => {
-            if let Some(t) = targets.get(i) {
+            if let Some(t) = targets.clone().nth(i) {
                 out.push_bytes(name(t).as_bytes());
             }
         }
         None => {
             out.begin_bytes();
             out.extend_last(b"(");
-            for (n, t) in targets.iter().enumerate() {
+            for (n, t) in targets.enumerate() {
                 if n > 0 {
                     out.extend_last(b",");
                 }
@@ -318,7 +306,7 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
         Bind::Plain(|ev, out| {
             out.push_u64(
                 get(ev.value, &["securityContext", "asNumber"])
-                    .and_then(Value::as_u64)
+                    .and_then(JsonRef::as_u64)
                     .unwrap_or(0),
             )
         }),
@@ -337,10 +325,13 @@ pub(crate) static FIELDS: &[(FieldInfo, Bind)] = &[
     ),
     (
         field("okta.security.isproxy", S, NO_ARG, PLAIN, "Is Proxy"),
-        Bind::Plain(|ev, out| match get(ev.value, &["securityContext", "isProxy"]) {
-            Some(Value::Bool(true)) => out.push_bytes(b"true"),
-            Some(Value::String(s)) => out.push_bytes(s.as_bytes()),
-            _ => out.push_bytes(b"false"),
+        Bind::Plain(|ev, out| {
+            let v = get(ev.value, &["securityContext", "isProxy"]);
+            match (v.and_then(JsonRef::as_bool), v.and_then(JsonRef::as_str)) {
+                (Some(true), _) => out.push_bytes(b"true"),
+                (_, Some(s)) => out.push_bytes(s.as_bytes()),
+                _ => out.push_bytes(b"false"),
+            }
         }),
     ),
     (

@@ -1,21 +1,12 @@
-//! Walking a record: pointer lookups in the parsed [`Value`], and rendering values as the plugins render them.
+//! Walking a record: pointer lookups in its JSON tape, and rendering values as the plugins render them.
 //!
 //! The Falco plugins render a non-string JSON value as its JSON text the way fastjson's `MarshalTo` does: the
 //! original text of the record with insignificant whitespace removed (original key order, original string escapes,
-//! original number spelling). A `serde_json::Value` has lost all three, so objects and arrays are rendered from the
-//! record's raw bytes: [`raw_find`] locates the value's span by walking the same path through the raw text, and
-//! [`push_compact`] copies it without whitespace. Only when the raw text does not hold the path (a caller that built
-//! an event without its raw bytes) is the value re-serialised from the tree, with serde_json's key order.
+//! original number spelling). The tape keeps every value's span in the record's text, so [`push_text`] copies that
+//! span with [`extend_compact`].
 
 use crate::value::Values;
-use serde_json::Value;
-
-/// One step of a path: an object key, or an array index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Tok<'a> {
-    Key(&'a str),
-    Idx(usize),
-}
+use mamoru_records::{JsonKind, JsonRef};
 
 /// A parsed RFC 6901 JSON pointer (`/a/b~1c/0`), split once at bind time.
 ///
@@ -46,7 +37,7 @@ impl JsonPointer {
     }
 
     /// The value the pointer designates, if present.
-    pub fn lookup<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+    pub fn lookup<'v>(&self, root: JsonRef<'v>) -> Option<JsonRef<'v>> {
         self.tokens.iter().try_fold(root, |v, t| step(v, t))
     }
 }
@@ -60,74 +51,40 @@ pub(crate) fn parse_index(token: &str) -> Option<usize> {
 }
 
 /// One step down: an object member, or an array element when `key` is a decimal index (as fastjson's `Get`).
-pub(crate) fn step<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-    match v {
-        Value::Object(m) => m.get(key),
-        Value::Array(a) => parse_index(key).and_then(|i| a.get(i)),
+pub(crate) fn step<'v>(v: JsonRef<'v>, key: &str) -> Option<JsonRef<'v>> {
+    match v.kind() {
+        JsonKind::Object => v.get(key),
+        JsonKind::Array => parse_index(key).and_then(|i| v.at(i)),
         _ => None,
     }
 }
 
 /// The value at `path` (object keys), if present.
-pub(crate) fn get<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+pub(crate) fn get<'v>(v: JsonRef<'v>, path: &[&str]) -> Option<JsonRef<'v>> {
     path.iter().try_fold(v, |v, k| step(v, k))
 }
 
 /// The string at `path`, if present and a string (fastjson `GetStringBytes` semantics: `None` for non-strings).
-pub(crate) fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
-    get(v, path).and_then(Value::as_str)
+pub(crate) fn str_at<'v>(v: JsonRef<'v>, path: &[&str]) -> Option<&'v str> {
+    get(v, path).and_then(JsonRef::as_str)
 }
 
-/// The array at `path`, if present and an array.
-pub(crate) fn array_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Vec<Value>> {
-    get(v, path).and_then(Value::as_array)
+/// The elements of the array at `path`, if present and an array.
+pub(crate) fn array_at<'v>(v: JsonRef<'v>, path: &[&str]) -> Option<mamoru_records::json::Children<'v>> {
+    get(v, path).and_then(JsonRef::as_array)
 }
 
 /// Pushes `v` as the plugins render a value as a string: a string as itself, anything else as its JSON text.
-/// `raw` is the record's raw text and `at` the path of `v` in it (used to render objects and arrays faithfully).
-pub(crate) fn push_text<'p>(raw: &[u8], v: &Value, at: impl IntoIterator<Item = Tok<'p>>, out: &mut Values) {
+pub(crate) fn push_text(v: JsonRef<'_>, out: &mut Values) {
     out.begin_bytes();
-    extend_text(raw, v, at, out);
-}
-
-/// [`push_text`] for a value found at a path of object keys.
-pub(crate) fn push_text_keys(raw: &[u8], v: &Value, path: &[&str], out: &mut Values) {
-    push_text(raw, v, path.iter().map(|k| Tok::Key(k)), out);
+    extend_text(v, out);
 }
 
 /// Appends the text rendering of `v` (see [`push_text`]) to the value started with [`Values::begin_bytes`].
-pub(crate) fn extend_text<'p>(raw: &[u8], v: &Value, at: impl IntoIterator<Item = Tok<'p>>, out: &mut Values) {
-    match v {
-        Value::String(s) => out.extend_last(s.as_bytes()),
-        Value::Bool(true) => out.extend_last(b"true"),
-        Value::Bool(false) => out.extend_last(b"false"),
-        Value::Null => out.extend_last(b"null"),
-        Value::Number(n) => {
-            use std::io::Write;
-            // Writing into the arena cannot fail.
-            let _ = write!(ArenaWriter(out), "{n}");
-        }
-        Value::Object(_) | Value::Array(_) => {
-            let opener = if v.is_object() { b'{' } else { b'[' };
-            match raw_find(raw, at) {
-                Some(span) if span.first() == Some(&opener) => extend_compact(span, out),
-                // Writing into the arena cannot fail, and a Value always serialises.
-                _ => drop(serde_json::to_writer(ArenaWriter(out), v)),
-            }
-        }
-    }
-}
-
-/// `io::Write` into the value started with [`Values::begin_bytes`].
-struct ArenaWriter<'a>(&'a mut Values);
-
-impl std::io::Write for ArenaWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.extend_last(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+pub(crate) fn extend_text(v: JsonRef<'_>, out: &mut Values) {
+    match v.as_str() {
+        Some(s) => out.extend_last(s.as_bytes()),
+        None => extend_compact(v.raw(), out),
     }
 }
 
@@ -235,264 +192,6 @@ fn string_end(b: &[u8], start: usize) -> Option<usize> {
     }
 }
 
-/// A cursor over valid JSON text.
-struct RawCursor<'r> {
-    b: &'r [u8],
-    i: usize,
-}
-
-impl<'r> RawCursor<'r> {
-    fn skip_ws(&mut self) {
-        while self.i < self.b.len() && is_ws(self.b[self.i]) {
-            self.i += 1;
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
-    }
-
-    /// Skips one value; the cursor ends just past it.
-    fn skip_value(&mut self) -> Option<()> {
-        self.skip_ws();
-        match self.peek()? {
-            b'"' => self.i = string_end(self.b, self.i)?,
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match *self.b.get(self.i)? {
-                        b'"' => {
-                            self.i = string_end(self.b, self.i)?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.i += 1;
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-            }
-            _ => {
-                while self.i < self.b.len() && !matches!(self.b[self.i], b',' | b'}' | b']') && !is_ws(self.b[self.i]) {
-                    self.i += 1;
-                }
-            }
-        }
-        Some(())
-    }
-
-    /// At `{`: moves to the value of member `key` (the first one, as fastjson).
-    fn enter_key(&mut self, key: &str) -> Option<()> {
-        self.i += 1;
-        loop {
-            self.skip_ws();
-            match self.peek()? {
-                b'}' => return None,
-                b',' => self.i += 1,
-                b'"' => {
-                    let start = self.i + 1;
-                    self.i = string_end(self.b, self.i)?;
-                    let raw_key = &self.b[start..self.i - 1];
-                    self.skip_ws();
-                    if self.peek()? != b':' {
-                        return None;
-                    }
-                    self.i += 1;
-                    self.skip_ws();
-                    if key_eq(raw_key, key) {
-                        return Some(());
-                    }
-                    self.skip_value()?;
-                }
-                _ => return None,
-            }
-        }
-    }
-
-    /// At `[`: moves to element `idx`.
-    fn enter_index(&mut self, idx: usize) -> Option<()> {
-        self.i += 1;
-        let mut n = 0usize;
-        loop {
-            self.skip_ws();
-            match self.peek()? {
-                b']' => return None,
-                b',' => self.i += 1,
-                _ => {
-                    if n == idx {
-                        return Some(());
-                    }
-                    self.skip_value()?;
-                    n += 1;
-                }
-            }
-        }
-    }
-
-    /// At `{`: calls `f` with each member's raw (still escaped) key, in document order.
-    fn for_each_key(&mut self, mut f: impl FnMut(&'r [u8])) -> Option<()> {
-        self.i += 1;
-        loop {
-            self.skip_ws();
-            match self.peek()? {
-                b'}' => return Some(()),
-                b',' => self.i += 1,
-                b'"' => {
-                    let start = self.i + 1;
-                    self.i = string_end(self.b, self.i)?;
-                    f(&self.b[start..self.i - 1]);
-                    self.skip_ws();
-                    self.i += 1; // ':'
-                    self.skip_value()?;
-                }
-                _ => return None,
-            }
-        }
-    }
-}
-
-/// The raw text of the value at `path` in the JSON text `raw`, if present.
-pub(crate) fn raw_find<'r, 'p>(raw: &'r [u8], path: impl IntoIterator<Item = Tok<'p>>) -> Option<&'r [u8]> {
-    let mut cur = RawCursor { b: raw, i: 0 };
-    let mut digits = [0u8; 20];
-    for tok in path {
-        cur.skip_ws();
-        match (cur.peek()?, tok) {
-            (b'{', Tok::Key(k)) => cur.enter_key(k)?,
-            (b'{', Tok::Idx(n)) => cur.enter_key(format_index(n, &mut digits))?,
-            (b'[', Tok::Idx(n)) => cur.enter_index(n)?,
-            (b'[', Tok::Key(k)) => cur.enter_index(parse_index(k)?)?,
-            _ => return None,
-        }
-    }
-    cur.skip_ws();
-    let start = cur.i;
-    cur.skip_value()?;
-    Some(&raw[start..cur.i])
-}
-
-/// Calls `f` with the decoded keys of the object whose raw text is `span`, in document order.
-pub(crate) fn for_each_raw_key(span: &[u8], mut f: impl FnMut(&[u8])) -> Option<()> {
-    let mut cur = RawCursor { b: span, i: 0 };
-    cur.skip_ws();
-    if cur.peek()? != b'{' {
-        return None;
-    }
-    let mut decoded = [0u8; 256];
-    cur.for_each_key(|raw_key| {
-        if memchr::memchr(b'\\', raw_key).is_none() {
-            f(raw_key);
-        } else {
-            // Escaped keys are rare; decode into a bounded stack buffer (longer keys are passed raw).
-            let mut n = 0usize;
-            let mut fits = true;
-            unescape(raw_key, |chunk| {
-                if fits && n + chunk.len() <= decoded.len() {
-                    decoded[n..n + chunk.len()].copy_from_slice(chunk);
-                    n += chunk.len();
-                } else {
-                    fits = false;
-                }
-            });
-            f(if fits { &decoded[..n] } else { raw_key });
-        }
-    })
-}
-
-fn format_index(n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written.
-    std::str::from_utf8(&buf[i..]).unwrap_or("")
-}
-
-/// Whether the raw (escaped) JSON string body `raw` decodes to `key`.
-fn key_eq(raw: &[u8], key: &str) -> bool {
-    if memchr::memchr(b'\\', raw).is_none() {
-        return raw == key.as_bytes();
-    }
-    let key = key.as_bytes();
-    let mut pos = 0usize;
-    let mut same = true;
-    unescape(raw, |chunk| {
-        if same && key.len() >= pos + chunk.len() && &key[pos..pos + chunk.len()] == chunk {
-            pos += chunk.len();
-        } else {
-            same = false;
-        }
-    });
-    same && pos == key.len()
-}
-
-/// Decodes the escapes of a raw JSON string body, handing decoded UTF-8 to `sink` in chunks.
-fn unescape(raw: &[u8], mut sink: impl FnMut(&[u8])) {
-    let mut i = 0;
-    while i < raw.len() {
-        let Some(j) = memchr::memchr(b'\\', &raw[i..]) else {
-            sink(&raw[i..]);
-            return;
-        };
-        sink(&raw[i..i + j]);
-        i += j + 1;
-        let Some(&esc) = raw.get(i) else { return };
-        i += 1;
-        let simple = match esc {
-            b'"' => Some(b'"'),
-            b'\\' => Some(b'\\'),
-            b'/' => Some(b'/'),
-            b'b' => Some(0x08),
-            b'f' => Some(0x0c),
-            b'n' => Some(b'\n'),
-            b'r' => Some(b'\r'),
-            b't' => Some(b'\t'),
-            _ => None,
-        };
-        if let Some(b) = simple {
-            sink(&[b]);
-            continue;
-        }
-        if esc != b'u' {
-            continue;
-        }
-        let Some(hi) = hex4(raw, i) else { return };
-        i += 4;
-        let code = if (0xD800..0xDC00).contains(&hi) && raw.get(i) == Some(&b'\\') && raw.get(i + 1) == Some(&b'u') {
-            match hex4(raw, i + 2) {
-                Some(lo) if (0xDC00..0xE000).contains(&lo) => {
-                    i += 6;
-                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                }
-                _ => hi,
-            }
-        } else {
-            hi
-        };
-        let ch = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
-        let mut buf = [0u8; 4];
-        sink(ch.encode_utf8(&mut buf).as_bytes());
-    }
-}
-
-fn hex4(raw: &[u8], at: usize) -> Option<u32> {
-    let digits = raw.get(at..at + 4)?;
-    let text = std::str::from_utf8(digits).ok()?;
-    u32::from_str_radix(text, 16).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,23 +214,6 @@ mod tests {
     }
 
     #[test]
-    fn raw_find_walks_keys_indexes_and_escaped_keys() {
-        let raw = br#" {"a": {"b\/c": [10, {"d" : "x y"}, [1]], "e\u0041": true}, "z": null} "#;
-        assert_eq!(
-            raw_find(raw, [Tok::Key("a"), Tok::Key("b/c"), Tok::Idx(1)]),
-            Some(&br#"{"d" : "x y"}"#[..])
-        );
-        assert_eq!(
-            raw_find(raw, [Tok::Key("a"), Tok::Key("b/c"), Tok::Key("2")]),
-            Some(&b"[1]"[..])
-        );
-        assert_eq!(raw_find(raw, [Tok::Key("a"), Tok::Key("eA")]), Some(&b"true"[..]));
-        assert_eq!(raw_find(raw, [Tok::Key("z")]), Some(&b"null"[..]));
-        assert_eq!(raw_find(raw, [Tok::Key("a"), Tok::Key("b/c"), Tok::Idx(3)]), None);
-        assert_eq!(raw_find(raw, [Tok::Key("missing")]), None);
-    }
-
-    #[test]
     fn compact_keeps_order_escapes_and_string_whitespace() {
         let span = b"{ \"b\" : [1, 2.50],\n  \"a\": \"x \\\" y\" }";
         assert_eq!(text(|o| push_compact(span, o)), r#"{"b":[1,2.50],"a":"x \" y"}"#);
@@ -545,19 +227,27 @@ mod tests {
     }
 
     #[test]
-    fn push_text_renders_scalars_and_falls_back_without_raw() {
-        let v: Value = serde_json::json!({"b": 1, "a": [true]});
-        assert_eq!(text(|o| push_text(b"", &v, [], o)), r#"{"a":[true],"b":1}"#);
-        assert_eq!(text(|o| push_text(b"", &Value::from(201), [], o)), "201");
-        assert_eq!(text(|o| push_text(b"", &Value::Bool(false), [], o)), "false");
+    fn push_text_renders_strings_decoded_and_the_rest_as_compact_text() {
+        let doc = mamoru_records::JsonDoc::parse(
+            br#"{"s": "a\u0041", "o": { "b" : [1, 2.50] }, "n": 1e3, "t": true}"#.to_vec(),
+        )
+        .unwrap();
+        let root = doc.root().unwrap();
+        let render = |k: &str| text(|o| push_text(root.get(k).unwrap(), o));
+        assert_eq!(render("s"), "aA");
+        assert_eq!(render("o"), r#"{"b":[1,2.50]}"#);
+        assert_eq!(render("n"), "1e3");
+        assert_eq!(render("t"), "true");
     }
 
     #[test]
-    fn raw_keys_are_listed_in_document_order() {
-        let mut keys = Vec::new();
-        for_each_raw_key(br#"{"name":"x","hostPath":{"path":"/"},"emptyD\u0069r":{}}"#, |k| {
-            keys.push(String::from_utf8_lossy(k).into_owned())
-        });
-        assert_eq!(keys, ["name", "hostPath", "emptyDir"]);
+    fn pointers_walk_keys_and_indexes() {
+        let doc = mamoru_records::JsonDoc::parse(br#"{"a": {"b/c": [10, {"d": "x"}]}}"#.to_vec()).unwrap();
+        let p = JsonPointer::parse("/a/b~1c/1/d").unwrap();
+        assert_eq!(p.lookup(doc.root().unwrap()).and_then(JsonRef::as_str), Some("x"));
+        assert!(JsonPointer::parse("/a/b~1c/2")
+            .unwrap()
+            .lookup(doc.root().unwrap())
+            .is_none());
     }
 }

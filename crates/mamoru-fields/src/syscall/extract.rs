@@ -1293,11 +1293,16 @@ impl SysExtractor {
                 return;
             }
             ContainerStartTs | ContainerDuration => {
-                if t.pidns_init_start_ts != 0 {
+                // The runtime's creation time when its metadata arrived; the pid namespace's start otherwise.
+                let start = info
+                    .and_then(|i| i.created_ts)
+                    .filter(|ts| *ts != 0)
+                    .unwrap_or(t.pidns_init_start_ts);
+                if start != 0 {
                     out.push_u64(if self.id == ContainerStartTs {
-                        t.pidns_init_start_ts
+                        start
                     } else {
-                        ev.raw.ts.saturating_sub(t.pidns_init_start_ts)
+                        ev.raw.ts.saturating_sub(start)
                     });
                 }
                 return;
