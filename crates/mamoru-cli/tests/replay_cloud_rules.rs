@@ -6,70 +6,17 @@
 //! fields Falco's plugins would extract. The `mamoru` binary is then run on the same files and its JSON lines are
 //! checked against Falco's alert schema.
 
-use mamoru_cli::pipeline::JsonPipeline;
-use mamoru_cli::rulesets::Rulesets;
-use mamoru_engine::{Alert, EngineConfig, FieldJson, RuleMatching};
-use mamoru_fields::json::JsonContext;
-use mamoru_records::{Limits, Record, RecordReader, RecordSource};
+mod common;
+
+use common::json_replay::{assert_fields, field, names, read_records, replay, rulesets, s};
+use mamoru_engine::{Alert, FieldJson, RuleMatching};
+use mamoru_records::RecordSource;
 use mamoru_rules::Priority;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
-}
-
-fn rulesets(matching: RuleMatching) -> Rulesets {
-    let sets = Rulesets::load(
-        &[],
-        &EngineConfig {
-            rule_matching: matching,
-            min_priority: Priority::Debug,
-        },
-    );
-    assert!(!sets.has_errors(), "bundled rules must compile: {:?}", sets.diagnostics);
-    sets
-}
-
-fn read_records(path: &Path, source: RecordSource) -> Vec<Record> {
-    let reader = RecordReader::open(path, source, Limits::default()).expect("fixture opens");
-    reader.map(|r| r.expect("fixture records are well formed")).collect()
-}
-
-/// The alerts of each record, in record order.
-fn replay(sets: &Rulesets, source: &str, records: &[Record]) -> Vec<Vec<Alert>> {
-    let ruleset = sets.json_ruleset(source).expect("source has a ruleset");
-    let mut pipeline = JsonPipeline::new(ruleset, JsonContext::empty());
-    records
-        .iter()
-        .map(|rec| {
-            let mut alerts = Vec::new();
-            pipeline.on_record(rec, |a| alerts.push(a));
-            alerts
-        })
-        .collect()
-}
-
-fn names(alerts: &[Alert]) -> Vec<&str> {
-    alerts.iter().map(|a| &*a.rule).collect()
-}
-
-fn s(v: &str) -> FieldJson {
-    FieldJson::String(v.to_string())
-}
-
-fn field<'a>(a: &'a Alert, name: &str) -> &'a FieldJson {
-    a.output_fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| panic!("rule '{}' has no output field {name}: {:?}", a.rule, a.output_fields))
-}
-
-fn assert_fields(a: &Alert, expected: &[(&str, FieldJson)]) {
-    for (name, want) in expected {
-        assert_eq!(field(a, name), want, "rule '{}', output field {name}", a.rule);
-    }
 }
 
 fn alert<'a>(alerts: &'a [Alert], rule: &str) -> &'a Alert {

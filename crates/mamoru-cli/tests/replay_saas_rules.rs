@@ -6,11 +6,12 @@
 //! fields that identify who did what; the benign records around them (routine sign-ins, a single push denial,
 //! stricter branch protection, a bucket made private, an egress rule, a denied call) must fire nothing.
 
-use mamoru_cli::pipeline::JsonPipeline;
+mod common;
+
+use common::json_replay::{self, assert_fields, names, read_records, replay, s};
 use mamoru_cli::rulesets::Rulesets;
-use mamoru_engine::{Alert, EngineConfig, FieldJson, RuleMatching};
-use mamoru_fields::json::JsonContext;
-use mamoru_records::{Limits, Record, RecordReader, RecordSource};
+use mamoru_engine::{Alert, FieldJson, RuleMatching};
+use mamoru_records::RecordSource;
 use mamoru_rules::Priority;
 use std::path::{Path, PathBuf};
 
@@ -19,56 +20,7 @@ fn data(name: &str) -> PathBuf {
 }
 
 fn rulesets() -> Rulesets {
-    let sets = Rulesets::load(
-        &[],
-        &EngineConfig {
-            rule_matching: RuleMatching::All,
-            min_priority: Priority::Debug,
-        },
-    );
-    assert!(!sets.has_errors(), "bundled rules must compile: {:?}", sets.diagnostics);
-    sets
-}
-
-fn read_records(path: &Path, source: RecordSource) -> Vec<Record> {
-    let reader = RecordReader::open(path, source, Limits::default()).expect("fixture opens");
-    reader.map(|r| r.expect("fixture records are well formed")).collect()
-}
-
-/// The alerts of each record, in record order (one pipeline, so stateful fields see the whole stream).
-fn replay(sets: &Rulesets, source: &str, records: &[Record]) -> Vec<Vec<Alert>> {
-    let ruleset = sets.json_ruleset(source).expect("source has a ruleset");
-    let mut pipeline = JsonPipeline::new(ruleset, JsonContext::empty());
-    records
-        .iter()
-        .map(|rec| {
-            let mut alerts = Vec::new();
-            pipeline.on_record(rec, |a| alerts.push(a));
-            alerts
-        })
-        .collect()
-}
-
-fn names(alerts: &[Alert]) -> Vec<&str> {
-    alerts.iter().map(|a| &*a.rule).collect()
-}
-
-fn s(v: &str) -> FieldJson {
-    FieldJson::String(v.to_string())
-}
-
-fn field<'a>(a: &'a Alert, name: &str) -> &'a FieldJson {
-    a.output_fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v)
-        .unwrap_or_else(|| panic!("rule '{}' has no output field {name}: {:?}", a.rule, a.output_fields))
-}
-
-fn assert_fields(a: &Alert, expected: &[(&str, FieldJson)]) {
-    for (name, want) in expected {
-        assert_eq!(field(a, name), want, "rule '{}', output field {name}", a.rule);
-    }
+    json_replay::rulesets(RuleMatching::All)
 }
 
 /// Checks that record `i` fired exactly `want`, for every record.
