@@ -225,7 +225,7 @@ fn github_envelope_edge_cases() {
         ),
         (
             r#"{"headers":{"X-GITHUB-EVENT":"fork"},"body":{"webhook_type":"old","a":1}}"#,
-            Some(r#"{"a":1,"webhook_type":"fork"}"#),
+            Some(r#"{"webhook_type":"fork","a":1}"#),
         ),
         (
             r#"{"headers":{"Content-Type":"application/json"},"body":{"a":1}}"#,

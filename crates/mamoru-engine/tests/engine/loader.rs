@@ -1,6 +1,6 @@
 //! End to end with the rules loader: YAML with lists, macros and exceptions, compiled and evaluated.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_engine::{EngineConfig, Scratch, SourceRuleset};

@@ -1,6 +1,6 @@
 //! Read → write → read: mamoru reads back exactly what it wrote.
 
-mod common;
+use crate::common;
 
 use std::io::Cursor;
 

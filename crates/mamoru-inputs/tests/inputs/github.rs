@@ -2,7 +2,7 @@
 //! badly signed deliveries are refused and counted; a push is enriched with the secrets found in its diff, fetched
 //! from a local GitHub API, and fires the secret rule.
 
-mod common;
+use crate::common;
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};

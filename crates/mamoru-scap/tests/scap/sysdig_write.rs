@@ -1,6 +1,6 @@
 //! Captures written by mamoru, read by Debian's sysdig 0.29.3: it must print what it prints for the source.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::path::Path;

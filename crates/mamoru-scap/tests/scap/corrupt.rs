@@ -1,7 +1,7 @@
 //! Damaged input: every failure is an error naming the byte offset, never a panic or a huge allocation, and what was
 //! read before the damage is delivered.
 
-mod common;
+use crate::common;
 
 use std::io::{Cursor, Write};
 

@@ -1,6 +1,6 @@
 //! The shared sample captures, read by mamoru and compared with Debian's sysdig 0.29.3.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;

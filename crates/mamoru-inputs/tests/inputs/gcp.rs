@@ -2,7 +2,7 @@
 //! OIDC token checked against a JWKS (issuer, audience, email, expiry) or by a shared URL token; forged, expired,
 //! mis-addressed and unauthenticated pushes are refused and counted; LogEntry files are read from a directory.
 
-mod common;
+use crate::common;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;

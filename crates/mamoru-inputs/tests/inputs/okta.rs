@@ -1,7 +1,7 @@
 //! okta end to end: a local System Log API serving recorded LogEvent pages with Okta's paging (`Link: rel="next"`
 //! with `after`) and rate-limit headers; MFA push denials fire a rule; a restart continues at the persisted link.
 
-mod common;
+use crate::common;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};

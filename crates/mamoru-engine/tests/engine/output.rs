@@ -1,6 +1,6 @@
 //! Output rendering: message text, `<NA>`, widths, longest field prefixes, transformers, typed output fields.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_engine::{FieldJson, Scratch};

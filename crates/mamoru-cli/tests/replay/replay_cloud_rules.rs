@@ -6,7 +6,7 @@
 //! fields Falco's plugins would extract. The `mamoru` binary is then run on the same files and its JSON lines are
 //! checked against Falco's alert schema.
 
-mod common;
+use crate::common;
 
 use common::json_replay::{assert_fields, field, names, read_records, replay, rulesets, s};
 use mamoru_engine::{Alert, FieldJson, RuleMatching};

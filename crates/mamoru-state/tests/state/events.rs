@@ -1,6 +1,6 @@
 //! State changes per event family, driven by events built the way the drivers lay them out.
 
-mod common;
+use crate::common;
 
 use common::{build, clone_x, execve_x, nul, raw, V};
 use mamoru_event::{FdInfo, FdRecord, SockAddr, SockTuple, ThreadRecord};

@@ -1,7 +1,7 @@
 //! Every operator on every field type class, missing values, list and any-of fields, modifiers, transformers and
 //! field-to-field comparisons, evaluated through compiled rules.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_engine::Scratch;

@@ -6,7 +6,7 @@
 //! fields that identify who did what; the benign records around them (routine sign-ins, a single push denial,
 //! stricter branch protection, a bucket made private, an egress rule, a denied call) must fire nothing.
 
-mod common;
+use crate::common;
 
 use common::json_replay::{self, assert_fields, names, read_records, replay, s};
 use mamoru_cli::rulesets::Rulesets;

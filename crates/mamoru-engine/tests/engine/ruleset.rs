@@ -1,6 +1,6 @@
 //! Rule selection: the event-type index, definition order, first/all matching, enabled flags and priorities.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_engine::{EngineConfig, RuleMatching, Scratch};

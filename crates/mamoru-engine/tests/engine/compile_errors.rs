@@ -1,6 +1,6 @@
 //! Type checking: the diagnostics a rule gets when its condition or output does not fit the catalogue.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_rules::ast::{CmpOp, Expr, Operand, Pos, Rhs};

@@ -1,7 +1,7 @@
 //! Pull from a real registry: Debian's docker-registry, started by the test on a free port with its own storage,
 //! the test image pushed over the distribution API, then scanned by reference (by tag and by digest).
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_scan::cli::{build_scanner, CommonArgs};

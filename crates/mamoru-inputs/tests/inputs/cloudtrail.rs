@@ -2,7 +2,7 @@
 //! local directory, evaluated with the bundled CloudTrail rules; a crash mid-file and a restart neither repeat nor
 //! skip a record; a gzip bomb and a truncated file are rejected and counted.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_inputs::{run_sources, CloudTrailConfig, DirectoryConfig, S3Config, SourcesConfig, StaticCredentials};

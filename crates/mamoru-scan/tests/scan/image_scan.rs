@@ -1,7 +1,7 @@
 //! End-to-end scans of images built by the test: an OCI layout, the same image as an OCI archive and as a
 //! `docker save` archive, hostile layers for each guard, and a directory scan.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_scan::cli::{build_scanner, CommonArgs};

@@ -1,7 +1,7 @@
 //! k8s_audit end to end: EventList batches over HTTPS (mTLS or bearer token) and a tailed audit log with rotation
 //! and truncation, evaluated with the bundled Kubernetes audit rules.
 
-mod common;
+use crate::common;
 
 use common::*;
 use mamoru_inputs::{

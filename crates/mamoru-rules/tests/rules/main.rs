@@ -1,0 +1,6 @@
+//! The mamoru-rules integration tests, one binary (each file below was its own test binary; one link is much
+//! cheaper on 2 cores).
+
+mod corpus;
+mod loader;
+mod parser;

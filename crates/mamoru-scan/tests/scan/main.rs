@@ -1,0 +1,9 @@
+//! The mamoru-scan integration tests, one binary (each file below was its own test binary; one link is much
+//! cheaper on 2 cores).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod image_scan;
+mod registry;
+mod repo_scan;

@@ -1,0 +1,8 @@
+//! The mamoru-state integration tests, one binary (each file below was its own test binary; one link is much
+//! cheaper on 2 cores).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod events;
+mod procfs;
