@@ -24,6 +24,7 @@ pub struct AgentMetrics {
     pub events_in: Counter,
     pub kernel_events: Counter,
     pub kernel_dropped: Family<Labels, Counter>,
+    pub kernel_filtered: Family<Labels, Counter>,
     pub undecodable: Counter,
     pub rule_matches: Family<Labels, Counter>,
     pub evaluation_seconds: Histogram,
@@ -39,6 +40,7 @@ impl Default for AgentMetrics {
             events_in: Counter::default(),
             kernel_events: Counter::default(),
             kernel_dropped: Family::default(),
+            kernel_filtered: Family::default(),
             undecodable: Counter::default(),
             rule_matches: Family::default(),
             // 250 ns .. ~1 ms.
@@ -69,6 +71,12 @@ impl AgentMetrics {
             "kernel_events_dropped",
             "Events lost in the kernel, by reason",
             self.kernel_dropped.clone(),
+        );
+        registry.register(
+            "kernel_syscalls_filtered",
+            "Syscall exits left in the kernel, by reason (not_needed: no rule nor the state engine needs the \
+             syscall; no_state_change: a state-only call that would change nothing)",
+            self.kernel_filtered.clone(),
         );
         registry.register(
             "undecodable_events",
@@ -117,6 +125,14 @@ impl AgentMetrics {
                 .get_or_create(&label("reason", reason))
                 .inc_by(n.saturating_sub(prev));
         }
+        for (reason, n, prev) in [
+            ("not_needed", t.filtered, p.filtered),
+            ("no_state_change", t.filtered_state_only, p.filtered_state_only),
+        ] {
+            self.kernel_filtered
+                .get_or_create(&label("reason", reason))
+                .inc_by(n.saturating_sub(prev));
+        }
         self.ring_pending_bytes.set(now.pending_bytes as i64);
         self.last = now.clone();
     }
@@ -152,7 +168,9 @@ mod tests {
         let mut s = SensorStats::default();
         s.totals.emitted = 10;
         s.totals.dropped_ring_full = 2;
+        s.totals.filtered = 1000;
         m.observe_sensor(&s);
+        s.totals.filtered = 1500;
         s.totals.emitted = 15;
         m.observe_sensor(&s);
         m.rule_matched("Terminal shell in container");
@@ -168,5 +186,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("mamoru_rule_evaluation_seconds_count 1"), "{text}");
+        assert!(
+            text.contains("mamoru_kernel_syscalls_filtered_total{reason=\"not_needed\"} 1500"),
+            "{text}"
+        );
     }
 }

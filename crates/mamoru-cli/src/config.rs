@@ -13,6 +13,7 @@ use mamoru_alerts::config::{
 use mamoru_alerts::RouterConfig;
 use mamoru_engine::{EngineConfig, RuleMatching};
 use mamoru_inputs::SourcesConfig;
+use mamoru_k8s::K8sApiConfig;
 use mamoru_output::AlertFormat;
 use mamoru_response::ResponseConfig;
 use mamoru_rules::Priority;
@@ -62,6 +63,7 @@ pub const SECTIONS: &[&str] = &[
     "limits",
     "sources",
     "response",
+    "k8s_api",
 ];
 
 /// falco.yaml keys with no mamoru counterpart: accepted (with a warning) so that a Falco configuration loads.
@@ -141,6 +143,8 @@ pub struct FileConfig {
     pub sources: Option<SourcesConfig>,
     /// Response actions and drift control (mamoru-response); off by default.
     pub response: ResponseConfig,
+    /// Kubernetes API enrichment (mamoru-k8s); off by default.
+    pub k8s_api: K8sApiConfig,
 }
 
 /// The settings `run` and `replay` share.
@@ -159,6 +163,7 @@ pub struct Config {
     pub limits: Limits,
     pub sources: Option<SourcesConfig>,
     pub response: ResponseConfig,
+    pub k8s_api: K8sApiConfig,
 }
 
 impl Default for Config {
@@ -176,6 +181,7 @@ impl Default for Config {
             limits: Limits::default(),
             sources: None,
             response: ResponseConfig::default(),
+            k8s_api: K8sApiConfig::default(),
         }
     }
 }
@@ -347,6 +353,14 @@ impl Config {
             message: e.to_string(),
         })?;
         cfg.response = f.response;
+        if f.k8s_api.max_objects == 0 {
+            return Err(prefixed(ConfigError::BadValue {
+                key: "k8s_api.max_objects".into(),
+                value: "0".into(),
+                expected: "at least 1 (stores are always bounded)",
+            }));
+        }
+        cfg.k8s_api = f.k8s_api;
         Ok(cfg)
     }
 
@@ -449,11 +463,25 @@ mod tests {
         assert_eq!(c.outputs, d.outputs);
         assert_eq!(c.webserver, d.webserver);
         assert_eq!(c.limits, d.limits);
+        assert_eq!(c.k8s_api, d.k8s_api);
         assert_eq!(
             (c.rule_matching, c.min_priority, c.format),
             (d.rule_matching, d.min_priority, d.format)
         );
         assert!(c.rules_files.is_empty());
+    }
+
+    #[test]
+    fn k8s_api_section_is_read_and_checked() {
+        let text = "k8s_api:\n  enabled: true\n  kubeconfig: /etc/kube/config\n  node_name: node-3\n  resync_secs: 60\n  max_objects: 1000\n";
+        let c = Config::from_yaml(text, "c.yaml").unwrap();
+        assert!(c.k8s_api.enabled);
+        assert_eq!(c.k8s_api.kubeconfig.as_deref(), Some(Path::new("/etc/kube/config")));
+        assert_eq!(c.k8s_api.node_name.as_deref(), Some("node-3"));
+        assert_eq!((c.k8s_api.resync_secs, c.k8s_api.max_objects), (60, 1000));
+        let err = Config::from_yaml("k8s_api:\n  enable: true\n", "c.yaml").unwrap_err();
+        assert!(err.to_string().contains("enable"), "{err}");
+        assert!(Config::from_yaml("k8s_api:\n  max_objects: 0\n", "c.yaml").is_err());
     }
 
     #[test]

@@ -2,11 +2,11 @@
 //! (lookups on a worker thread, events of a container whose lookup is in flight held up to `max_wait`).
 
 use crate::pipeline::SyscallPipeline;
-use mamoru_container::{Enricher, Gate, MetadataConfig, StagedPipeline};
+use mamoru_container::{Enricher, EventClock, Gate, MetadataConfig, StagedPipeline};
 use mamoru_engine::Alert;
 use mamoru_event::RawEvent;
 use mamoru_state::State;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 impl StagedPipeline for SyscallPipeline {
     type Alert = Alert;
@@ -34,6 +34,7 @@ const HELD_POLL: Duration = Duration::from_millis(2);
 /// The live container path: a gate when the metadata worker started, the plain pipeline otherwise.
 pub struct LiveContainers {
     gate: Option<Gate>,
+    clock: EventClock,
 }
 
 impl LiveContainers {
@@ -47,17 +48,23 @@ impl LiveContainers {
                 None
             }
         };
-        LiveContainers { gate }
+        LiveContainers {
+            gate,
+            clock: EventClock::new(),
+        }
     }
 
     /// No metadata lookups: events go straight to the pipeline.
     pub fn disabled() -> Self {
-        LiveContainers { gate: None }
+        LiveContainers {
+            gate: None,
+            clock: EventClock::new(),
+        }
     }
 
     pub fn on_event(&mut self, p: &mut SyscallPipeline, raw: &RawEvent<'_>, emit: &mut dyn FnMut(Alert)) {
         match &mut self.gate {
-            Some(g) => g.on_event(p, raw, Instant::now(), emit),
+            Some(g) => g.on_event(p, raw, self.clock.for_event(), emit),
             None => p.on_event(raw, emit),
         }
     }
@@ -65,7 +72,7 @@ impl LiveContainers {
     /// Call between sensor polls: applies finished lookups and releases held events that may go.
     pub fn poll(&mut self, p: &mut SyscallPipeline, emit: &mut dyn FnMut(Alert)) {
         if let Some(g) = &mut self.gate {
-            g.poll(p, Instant::now(), emit);
+            g.poll(p, self.clock.now(), emit);
         }
     }
 
@@ -92,7 +99,7 @@ impl LiveContainers {
         let e = g.enricher().stats();
         let h = g.stats();
         format!(
-            "containers: {} lookups ({} resolved, {} unknown, {} failed, {} refused), {} in table, {} evicted; \
+            "containers: {} lookups ({} resolved, {} unknown, {} failed, {} refused), {} in table, {} evicted, {} exited; \
              events held {} (timeouts {}, overflows {})",
             e.lookups,
             e.resolved,
@@ -101,6 +108,7 @@ impl LiveContainers {
             e.queue_full,
             e.entries,
             e.evicted,
+            e.exited,
             h.held,
             h.timeouts,
             h.overflows

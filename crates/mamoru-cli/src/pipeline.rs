@@ -4,7 +4,7 @@
 use mamoru_engine::{Alert, AlertSubject, CompiledRule, Scratch, SourceRuleset};
 use mamoru_event::RawEvent;
 use mamoru_fields::json::{JsonContext, JsonEvent, JsonSource};
-use mamoru_fields::syscall::{SysEvent, Syscall};
+use mamoru_fields::syscall::{raw_event_code, SysEvent, Syscall};
 use mamoru_records::Record;
 use mamoru_scap::Record as ScapRecord;
 use mamoru_state::State;
@@ -108,6 +108,11 @@ impl SyscallPipeline {
 
     /// The second half of [`SyscallPipeline::on_event`]: rules evaluated on the event applied last.
     pub fn evaluate_event(&mut self, raw: &RawEvent<'_>, emit: &mut dyn FnMut(Alert)) {
+        // Most events (closes, reads, process exits) have no rule indexed under their type: skip resolving the
+        // thread and fd for them.
+        if !self.ruleset.has_rules_for_code(usize::from(raw_event_code(raw))) {
+            return;
+        }
         let ev = SysEvent::new(raw, &self.state, self.evt_num);
         let mut hits: Vec<&CompiledRule<Syscall>> = Vec::new();
         self.ruleset.evaluate(&ev, &mut self.scratch, |r| hits.push(r));

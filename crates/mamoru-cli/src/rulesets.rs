@@ -72,22 +72,33 @@ pub struct Rulesets {
 impl Rulesets {
     /// Loads `files` in order (or the bundled rules when `files` is empty) and compiles them.
     pub fn load(files: &[PathBuf], cfg: &EngineConfig) -> Rulesets {
+        Self::load_with(files, cfg, syscall_catalog())
+    }
+
+    /// As [`Rulesets::load`], with the syscall rules bound to `syscall` (e.g. a catalogue with the Kubernetes API
+    /// enrichment, [`SyscallCatalog::with_k8s_api`]).
+    pub fn load_with(files: &[PathBuf], cfg: &EngineConfig, syscall: Arc<dyn Catalog<Syscall>>) -> Rulesets {
         let opts = LoadOptions::with_sources(known_sources());
         let loaded = if files.is_empty() {
             load_sources(BUNDLED_RULES, &opts)
         } else {
             load_files(files, &opts)
         };
-        Self::compile(loaded, cfg)
+        Self::compile_with(loaded, cfg, syscall)
     }
 
     /// Compiles loaded rules for every source. Compilation is skipped when loading failed (as Falco stops at the
     /// first load error), so the diagnostics then hold only the loader's.
     pub fn compile(loaded: LoadedRules, cfg: &EngineConfig) -> Rulesets {
+        Self::compile_with(loaded, cfg, syscall_catalog())
+    }
+
+    /// As [`Rulesets::compile`], with the syscall rules bound to `syscall`.
+    pub fn compile_with(loaded: LoadedRules, cfg: &EngineConfig, syscall: Arc<dyn Catalog<Syscall>>) -> Rulesets {
         let mut diagnostics = loaded.diagnostics.clone();
         let empty = LoadedRules::default();
         let input = if loaded.has_errors() { &empty } else { &loaded };
-        let (syscall, d) = SourceRuleset::compile(input, syscall_catalog(), cfg);
+        let (syscall, d) = SourceRuleset::compile(input, syscall, cfg);
         diagnostics.extend(d);
         let mut json = Vec::new();
         for source in JSON_SOURCES {

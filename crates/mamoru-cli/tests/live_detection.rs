@@ -439,3 +439,98 @@ fn without_the_capabilities_run_says_what_is_missing() {
     );
     assert!(err.contains("kernel"), "message names the kernel: {err}");
 }
+
+/// One `mamoru run` evaluates the kernel's events and the cloud sources of its config file together: a Kubernetes
+/// audit log it tails and a CloudTrail directory it watches fire their plugin rules while a real process fires a
+/// syscall rule, each alert with its own source.
+#[test]
+fn one_run_watches_the_kernel_and_the_cloud_sources_together() {
+    let dir = scratch_dir("sources");
+    let audit_log = dir.join("audit.log");
+    let trail_dir = dir.join("trail");
+    std::fs::create_dir_all(&trail_dir).expect("trail dir");
+    std::fs::write(&audit_log, "").expect("audit log");
+    let config = dir.join("mamoru.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "sources:\n  state_dir: {state}\n  k8s_audit:\n    tail:\n      - path: {log}\n        poll_interval_ms: 100\n  \
+             aws_cloudtrail:\n    directory: {{path: {trail}, poll_interval_s: 1}}\n",
+            state = dir.join("state").display(),
+            log = audit_log.display(),
+            trail = trail_dir.display(),
+        ),
+    )
+    .expect("config");
+    let agent = Agent::start(
+        &["run", "-c", config.to_str().expect("utf8"), "--format", "json"],
+        "watching",
+    );
+
+    // The API server appends one audit event per line.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let event_list: Value =
+        serde_json::from_slice(&std::fs::read(data.join("k8s_audit_eventlist.json")).expect("fixture")).expect("json");
+    let mut lines = String::new();
+    for item in event_list["items"].as_array().expect("items") {
+        lines.push_str(&item.to_string());
+        lines.push('\n');
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&audit_log)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .expect("append audit events");
+    // CloudTrail delivers complete files; move one in by rename, as the docs ask.
+    let staged = dir.join("staged.json");
+    std::fs::copy(data.join("cloudtrail_records.json"), &staged).expect("stage trail file");
+    std::fs::rename(
+        &staged,
+        trail_dir.join("123456789012_CloudTrail_eu-west-1_20240514T0910Z_Ab12Cd34Ef56Gh78.json"),
+    )
+    .expect("deliver trail file");
+    // And the kernel side: an untrusted program reads /etc/shadow.
+    assert!(run("cat", &["/etc/shadow"]).status.success());
+
+    // Wait for both inputs to have been polled at least twice before stopping.
+    thread::sleep(Duration::from_secs(3));
+    let (stdout, stderr) = agent.stop();
+    let alerts = alerts(&stdout);
+    let by_source = |source: &str| -> Vec<String> {
+        alerts
+            .iter()
+            .filter(|a| a["source"] == source)
+            .map(|a| a["rule"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let syscall = by_source("syscall");
+    assert!(
+        syscall.iter().any(|r| r == "Read sensitive file untrusted"),
+        "syscall alerts: {syscall:?}\n{stderr}"
+    );
+    let k8s = by_source("k8s_audit");
+    for rule in ["Create Privileged Pod", "Attach/Exec Pod", "Anonymous Request Allowed"] {
+        assert!(
+            k8s.iter().any(|r| r == rule),
+            "no '{rule}' in k8s_audit alerts {k8s:?}\n{stderr}"
+        );
+    }
+    let trail = by_source("aws_cloudtrail");
+    for rule in [
+        "Console Login Without MFA",
+        "CloudTrail Logging Disabled",
+        "Delete Bucket Encryption",
+    ] {
+        assert!(
+            trail.iter().any(|r| r == rule),
+            "no '{rule}' in aws_cloudtrail alerts {trail:?}\n{stderr}"
+        );
+    }
+    let stop = find(&alerts, "CloudTrail Logging Disabled", "");
+    assert_eq!(field(stop, "ct.user"), "mallory");
+    assert_eq!(field(stop, "ct.region"), "eu-west-1");
+    assert!(
+        stderr.contains("sources:"),
+        "the summary counts the source records: {stderr}"
+    );
+}

@@ -5,7 +5,8 @@
 use crate::worker::{LookupOutcome, LookupRequest, Resolver, Worker};
 use crate::{LookupError, MetadataConfig};
 use mamoru_state::{container_from_cgroups, State, HOST_ID};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// Where the metadata of an event's container stands.
@@ -29,6 +30,8 @@ enum Status {
 struct Entry {
     status: Status,
     last_used: u64,
+    /// First sweep that found no live thread of this container in the state.
+    gone_since: Option<Instant>,
 }
 
 /// Counters of the metadata path.
@@ -43,6 +46,8 @@ pub struct EnricherStats {
     pub queue_full: u64,
     /// Entries evicted from the bounded table (their metadata leaves the state too).
     pub evicted: u64,
+    /// Entries dropped because their container had no live thread for the grace period (it exited).
+    pub exited: u64,
     /// Containers in the table now.
     pub entries: usize,
 }
@@ -50,9 +55,15 @@ pub struct EnricherStats {
 /// The metadata client for one state.
 pub struct Enricher {
     worker: Worker,
-    entries: HashMap<Vec<u8>, Entry>,
+    /// Keyed by the short container id. Fx hashing: the ids come from cgroup paths of this host's processes, and
+    /// this lookup runs on every container event.
+    entries: FxHashMap<Vec<u8>, Entry>,
+    /// Lookups submitted and not yet applied: while none is, the outcome channel is not polled on every event.
+    in_flight: usize,
     capacity: usize,
     retry_after: Duration,
+    exited_grace: Duration,
+    last_sweep: Option<Instant>,
     tick: u64,
     /// Evicted ids whose metadata is still in the state (removed at the next [`Enricher::apply_ready`]).
     evicted: Vec<Vec<u8>>,
@@ -70,9 +81,12 @@ impl Enricher {
         let worker = Worker::start(resolver, cfg.host_root.clone(), cfg.queue, cfg.max_in_flight)?;
         Ok(Enricher {
             worker,
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
+            in_flight: 0,
             capacity: cfg.cache_capacity.max(1),
             retry_after: cfg.retry_after,
+            exited_grace: cfg.exited_grace,
+            last_sweep: None,
             tick: 0,
             evicted: Vec::new(),
             stats: EnricherStats::default(),
@@ -133,15 +147,20 @@ impl Enricher {
             return Readiness::Ready;
         }
         self.stats.lookups += 1;
+        self.in_flight += 1;
         self.insert(id, Status::Pending(now), tick);
         Readiness::Pending(now)
     }
 
     /// Applies every finished lookup to `state`; returns how many were applied.
     pub fn apply_ready(&mut self, state: &mut State, now: Instant) -> usize {
+        self.sweep_exited(state, now);
         self.forget_evicted(state);
         let mut n = 0;
-        while let Some(outcome) = self.worker.try_recv() {
+        while self.in_flight > 0 {
+            let Some(outcome) = self.worker.try_recv() else {
+                break;
+            };
             self.apply(state, outcome, now);
             n += 1;
         }
@@ -166,6 +185,9 @@ impl Enricher {
     }
 
     fn apply(&mut self, state: &mut State, outcome: LookupOutcome, now: Instant) {
+        // Every submitted request gets exactly one outcome (a worker task that died would leave this above zero,
+        // which only costs a poll of an empty channel per event).
+        self.in_flight = self.in_flight.saturating_sub(1);
         let LookupOutcome {
             id,
             result,
@@ -199,6 +221,40 @@ impl Enricher {
         }
     }
 
+    /// Every half grace period, finds the containers with no live thread in the state; one found so in sweeps at
+    /// least `exited_grace` apart has exited and leaves the table (its metadata is forgotten right after). A walk of
+    /// the thread table every few seconds is far cheaper than keeping a per-container count on every fork and exit.
+    fn sweep_exited(&mut self, state: &State, now: Instant) {
+        let every = self.exited_grace / 2;
+        if self.entries.is_empty()
+            || self
+                .last_sweep
+                .is_some_and(|t| now.saturating_duration_since(t) < every)
+        {
+            return;
+        }
+        self.last_sweep = Some(now);
+        let live: HashSet<&[u8]> = state.threads().map(|t| t.container_id.as_slice()).collect();
+        let grace = self.exited_grace;
+        let mut exited = Vec::new();
+        for (id, e) in &mut self.entries {
+            if matches!(e.status, Status::Pending(_)) || live.contains(id.as_slice()) {
+                e.gone_since = None;
+                continue;
+            }
+            match e.gone_since {
+                None => e.gone_since = Some(now),
+                Some(since) if now.saturating_duration_since(since) >= grace => exited.push(id.clone()),
+                Some(_) => {}
+            }
+        }
+        for id in exited {
+            self.entries.remove(&id);
+            self.evicted.push(id);
+            self.stats.exited += 1;
+        }
+    }
+
     /// Drops the metadata of evicted containers from the state (their users and groups too).
     fn forget_evicted(&mut self, state: &mut State) {
         for id in self.evicted.drain(..) {
@@ -219,6 +275,7 @@ impl Enricher {
             Entry {
                 status,
                 last_used: tick,
+                gone_since: None,
             },
         );
     }

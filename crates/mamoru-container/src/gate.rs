@@ -205,3 +205,47 @@ impl Gate {
         }
     }
 }
+
+/// A clock for the event loop that reads the system clock once every [`EventClock::EVERY`] events: the gate's
+/// times (lookup start, `max_wait`, retry and sweep intervals) are milliseconds to seconds, while reading the clock
+/// per event costs more than the rest of the metadata path. An idle loop calls [`EventClock::now`], which reads it.
+#[derive(Debug)]
+pub struct EventClock {
+    now: Instant,
+    events: u32,
+}
+
+impl EventClock {
+    /// Events between two reads of the system clock (tens of microseconds at full rate).
+    pub const EVERY: u32 = 64;
+
+    pub fn new() -> Self {
+        EventClock {
+            now: Instant::now(),
+            events: 0,
+        }
+    }
+
+    /// The time for the next event: the last reading, renewed every [`EventClock::EVERY`] calls.
+    pub fn for_event(&mut self) -> Instant {
+        self.events += 1;
+        if self.events >= Self::EVERY {
+            self.events = 0;
+            self.now = Instant::now();
+        }
+        self.now
+    }
+
+    /// Reads the system clock now (between sensor polls, when an event is held or the loop is idle).
+    pub fn now(&mut self) -> Instant {
+        self.events = 0;
+        self.now = Instant::now();
+        self.now
+    }
+}
+
+impl Default for EventClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -20,7 +20,7 @@ pub mod spec;
 pub mod worker;
 
 pub use enricher::{Enricher, EnricherStats, Readiness};
-pub use gate::{Gate, GateStats, StagedPipeline};
+pub use gate::{EventClock, Gate, GateStats, StagedPipeline};
 pub use image::{parse_image_ref, ImageRef};
 pub use meta::{Described, Sandbox};
 pub use worker::{runtime_resolver, DescribeFuture, LookupOutcome, LookupRequest, Resolver};
@@ -66,6 +66,9 @@ pub struct MetadataConfig {
     pub max_queued_bytes: usize,
     /// A container no runtime knew is asked about again after this long.
     pub retry_after: Duration,
+    /// A container with no live thread in the state for this long leaves the table (and the state): short-lived
+    /// containers do not pile up until the LRU bound. Events still in flight for it meet the grace period first.
+    pub exited_grace: Duration,
 }
 
 impl Default for MetadataConfig {
@@ -85,6 +88,7 @@ impl Default for MetadataConfig {
             max_wait: Duration::from_millis(500),
             max_queued_bytes: 32 << 20,
             retry_after: Duration::from_secs(30),
+            exited_grace: Duration::from_secs(10),
         }
     }
 }

@@ -269,6 +269,56 @@ fn the_container_table_is_bounded_and_evictions_are_counted() {
     );
 }
 
+/// `procexit` of `tid` (status 0, no signal, reaped by init).
+fn procexit(ts: u64, tid: u64) -> Vec<u8> {
+    let code = event_table()
+        .iter()
+        .find(|e| e.enum_name == "PPME_PROCEXIT_1_E")
+        .map(|e| e.code)
+        .expect("procexit in the table");
+    EventBuilder::new(code, ts, tid)
+        .i64(0)
+        .i64(0)
+        .u8(0)
+        .u8(0)
+        .i64(1)
+        .finish()
+}
+
+#[test]
+fn an_exited_container_leaves_the_table_after_the_grace_period() {
+    let permits = Arc::new(Semaphore::new(1000));
+    let mut c = cfg(Duration::from_secs(3600));
+    c.exited_grace = Duration::from_secs(10);
+    let enricher = Enricher::with_resolver(&c, scripted(Arc::default(), permits)).expect("worker");
+    let mut gate = Gate::new(enricher, c.max_wait, c.max_queued_bytes);
+    let mut p = Recorder {
+        state: state_with(&[(100, "/default/short"), (200, "/default/long"), (300, "/")]),
+    };
+    let mut out = Vec::new();
+    let t0 = Instant::now();
+    feed(&mut gate, &mut p, &event(1, 100), t0, &mut out);
+    settle(&mut gate, &mut p, &mut out);
+    feed(&mut gate, &mut p, &event(2, 200), t0, &mut out);
+    settle(&mut gate, &mut p, &mut out);
+    assert!(p.state.container(b"short").is_some() && p.state.container(b"long").is_some());
+
+    // The only process of `short` exits; the next event makes the state drop it.
+    feed(&mut gate, &mut p, &procexit(3, 100), t0, &mut out);
+    feed(&mut gate, &mut p, &event(4, 300), t0, &mut out);
+    assert!(p.state.thread(100).is_none(), "exited thread left the state");
+    let at = |secs: u64| t0 + Duration::from_secs(secs);
+    gate.poll(&mut p, at(6), &mut |s| out.push(s));
+    assert!(p.state.container(b"short").is_some(), "within the grace period");
+    gate.poll(&mut p, at(12), &mut |s| out.push(s));
+    assert!(p.state.container(b"short").is_some(), "gone for only 6 s");
+    gate.poll(&mut p, at(18), &mut |s| out.push(s));
+    assert!(p.state.container(b"short").is_none(), "exited container forgotten");
+    assert!(p.state.container(b"long").is_some(), "a live container stays");
+    let stats = gate.enricher().stats();
+    assert_eq!((stats.exited, stats.evicted, stats.entries), (1, 0, 1), "{stats:?}");
+}
+
 #[test]
 fn container_users_come_from_the_container_root() {
     let dir = tempfile::tempdir().expect("tmp");

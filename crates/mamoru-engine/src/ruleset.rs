@@ -341,6 +341,13 @@ impl<S: Source> SourceRuleset<S> {
         }
     }
 
+    /// Whether any active rule is indexed under catalogue event code `code`: when not, [`SourceRuleset::evaluate`]
+    /// would match nothing, and the caller may skip building the event's field context.
+    #[inline]
+    pub fn has_rules_for_code(&self, code: usize) -> bool {
+        self.by_code.get(code).is_some_and(|rules| !rules.is_empty())
+    }
+
     /// Per event code, whether any active rule needs it: the set the kernel-side filter must let through.
     pub fn needed_event_codes(&self) -> Vec<bool> {
         self.by_code.iter().map(|rules| !rules.is_empty()).collect()

@@ -158,6 +158,58 @@ pub struct CloudTrailConfig {
     pub directory: Option<DirectoryConfig>,
     #[serde(default)]
     pub s3: Option<S3Config>,
+    /// S3 objects announced by S3 event notifications (or CloudTrail's SNS notifications) on an SQS queue.
+    #[serde(default)]
+    pub sqs: Option<SqsConfig>,
+}
+
+/// CloudTrail files fetched as their S3 event notifications arrive on an SQS queue (directly, or through an SNS
+/// topic). A message is deleted only after the records of every object it names were evaluated; a message whose
+/// object cannot be read stays on the queue and comes back after its visibility timeout (give the queue a
+/// dead-letter queue so that a permanently unreadable object ends there).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsConfig {
+    /// e.g. `https://sqs.us-east-1.amazonaws.com/111122223333/cloudtrail-objects`.
+    pub queue_url: String,
+    /// Region of the queue (and of the buckets); default the queue URL's `sqs.<region>.` host, then the
+    /// environment, then us-east-1.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// S3-compatible endpoint for fetching the objects (path-style addressing); default AWS virtual-host style.
+    #[serde(default)]
+    pub s3_endpoint: Option<String>,
+    /// Only objects whose key starts with this are read (others are acknowledged and skipped).
+    #[serde(default)]
+    pub prefix: String,
+    /// Long-polling wait of ReceiveMessage, 0..=20 seconds.
+    #[serde(default = "default_sqs_wait_s")]
+    pub wait_time_s: u64,
+    /// Messages per ReceiveMessage, 1..=10.
+    #[serde(default = "default_sqs_max_messages")]
+    pub max_messages: u32,
+    /// Visibility timeout asked for on receive; default the queue's own. Make it longer than reading and
+    /// evaluating the objects of one message takes.
+    #[serde(default)]
+    pub visibility_timeout_s: Option<u64>,
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    #[serde(default = "default_max_object_bytes")]
+    pub max_object_bytes: u64,
+    #[serde(default)]
+    pub credentials: Option<StaticCredentials>,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default = "yes")]
+    pub imds: bool,
+}
+
+fn default_sqs_wait_s() -> u64 {
+    20
+}
+
+fn default_sqs_max_messages() -> u32 {
+    10
 }
 
 /// A directory of record files processed in name order (CloudTrail and GCP file names sort by time); files must
@@ -384,6 +436,19 @@ impl SourcesConfig {
                 return Err(InputError::Config(
                     "gcp_auditlog.push: OIDC verification needs the expected audience".into(),
                 ));
+            }
+        }
+        if let Some(q) = self.aws_cloudtrail.as_ref().and_then(|c| c.sqs.as_ref()) {
+            if q.wait_time_s > 20 || !(1..=10).contains(&q.max_messages) {
+                return Err(InputError::Config(
+                    "aws_cloudtrail.sqs: wait_time_s must be 0..=20 and max_messages 1..=10".into(),
+                ));
+            }
+            if !q.queue_url.starts_with("https://") && !q.queue_url.starts_with("http://") {
+                return Err(InputError::Config(format!(
+                    "aws_cloudtrail.sqs.queue_url is not a URL: {}",
+                    q.queue_url
+                )));
             }
         }
         if let Some(o) = &self.okta {

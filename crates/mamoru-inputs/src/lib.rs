@@ -1,11 +1,11 @@
 //! Live inputs for mamoru's JSON sources, each running on its own tokio task and feeding batches of
 //! [`mamoru_records::Record`]s into one bounded channel that the evaluator drains (with `JsonPipeline::on_record`):
 //! the Kubernetes audit webhook (HTTPS, mTLS or bearer token) and audit-log tail (rotation-safe), CloudTrail files
-//! from a directory or an S3 bucket (SigV4, standard credential chain), the Okta System Log API (`since`/`after`
-//! paging, rate limits), GitHub webhooks (HMAC-verified, pushed diffs scanned for secrets) and GCP audit logs
-//! (Pub/Sub push with OIDC verification, LogEntry files). Every input resumes exactly where it stopped: its cursor
-//! (or its webhook spool) moves only after the evaluator committed a batch ([`Batch::commit`]), and is written
-//! atomically. Malformed records are logged with their byte offset and counted; memory stays bounded by the
+//! from a directory, an S3 bucket listing or S3 event notifications on an SQS queue (SigV4, standard credential
+//! chain), the Okta System Log API (`since`/`after` paging, rate limits), GitHub webhooks (HMAC-verified, pushed
+//! diffs scanned for secrets) and GCP audit logs (Pub/Sub push with OIDC verification, LogEntry files). Every input
+//! resumes exactly where it stopped: its cursor (or its webhook spool, or its SQS message) moves only after the
+//! evaluator committed a batch ([`Batch::commit`]), and is written atomically. Malformed records are logged with their byte offset and counted; memory stays bounded by the
 //! channel capacity, the batch size and the body/file limits. Metrics: [`SourcesHandle::register_metrics`].
 
 mod batch;
@@ -24,13 +24,14 @@ mod okta;
 mod s3;
 pub mod secrets;
 mod spool;
+mod sqs;
 mod tail;
 mod time;
 
 pub use batch::{batch_channel, drain_blocking, Batch, BatchReceiver, BatchSender};
 pub use config::{
     CloudTrailConfig, DirectoryConfig, GcpConfig, GcpPushConfig, GithubConfig, K8sAuditConfig, K8sWebhookConfig,
-    ListenConfig, OktaConfig, S3Config, SourcesConfig, StaticCredentials, TailConfig, TlsConfig,
+    ListenConfig, OktaConfig, S3Config, SourcesConfig, SqsConfig, StaticCredentials, TailConfig, TlsConfig,
 };
 pub use cursor::CursorStore;
 pub use error::InputError;
@@ -39,7 +40,7 @@ pub use github::signature_valid;
 pub use jwt::{verify as verify_jwt, Expectations as JwtExpectations, Jwks, JwtError};
 pub use metrics::{InputMetrics, SourceMetrics};
 pub use okta::{next_link, OktaCursor};
-pub use s3::{sign as sigv4_sign, Credentials as AwsCredentials};
+pub use s3::{sign as sigv4_sign, sign_request as sigv4_sign_request, Credentials as AwsCredentials, SignInput};
 pub use tail::TailCursor;
 
 use crate::error::Result;
@@ -287,6 +288,20 @@ impl Ctx<'_> {
                 h,
                 format!("{source}/s3"),
                 files.run(self.sink.clone(), self.stop.clone()),
+            );
+        }
+        if let Some(q) = &c.sqs {
+            let input = sqs::SqsInput::new(
+                q.clone(),
+                file_limits(q.max_file_bytes),
+                self.metrics.input(source.name(), "sqs"),
+                self.cfg.batch_records,
+                http_client()?,
+            )?;
+            spawn(
+                h,
+                format!("{source}/sqs"),
+                input.run(self.sink.clone(), self.stop.clone()),
             );
         }
         Ok(())

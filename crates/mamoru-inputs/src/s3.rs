@@ -177,7 +177,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Headers to add to a request: `x-amz-date`, `x-amz-content-sha256`, optional `x-amz-security-token` and
+/// Headers to add to an S3 request: `x-amz-date`, `x-amz-content-sha256`, optional `x-amz-security-token` and
 /// `authorization`, signed for `method host path?query` with an empty payload.
 pub fn sign(
     creds: &Credentials,
@@ -188,84 +188,117 @@ pub fn sign(
     query: &[(String, String)],
     now_secs: u64,
 ) -> Vec<(String, String)> {
+    sign_request(
+        &SignInput {
+            service: "s3",
+            region,
+            method,
+            host,
+            path,
+            query,
+            headers: &[],
+            payload: b"",
+        },
+        creds,
+        now_secs,
+    )
+}
+
+/// What a SigV4 signature covers.
+pub struct SignInput<'a> {
+    /// The signing name of the service: `s3`, `sqs`.
+    pub service: &'a str,
+    pub region: &'a str,
+    pub method: &'a str,
+    /// `host` or `host:port`, as the request's Host header carries it.
+    pub host: &'a str,
+    /// The URI path, not yet encoded.
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    /// Further headers to sign and send (lower-case names), e.g. `content-type` and `x-amz-target`.
+    pub headers: &'a [(String, String)],
+    pub payload: &'a [u8],
+}
+
+/// AWS Signature Version 4: the headers to add to the request (`x-amz-date`, `x-amz-content-sha256`, optional
+/// `x-amz-security-token`, the extra headers of `input`, and `authorization`; not `host`, which the HTTP client
+/// sets from the same URL).
+pub fn sign_request(input: &SignInput<'_>, creds: &Credentials, now_secs: u64) -> Vec<(String, String)> {
     let (amz_date, date) = crate::time::amz_dates(now_secs);
-    let payload_hash = hex::encode(Sha256::digest(b""));
-    let mut q: Vec<(String, String)> = query
+    let payload_hash = hex::encode(Sha256::digest(input.payload));
+    let mut q: Vec<(String, String)> = input
+        .query
         .iter()
         .map(|(k, v)| (uri_encode(k, false), uri_encode(v, false)))
         .collect();
     q.sort();
     let canonical_query = q.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
     let mut headers = vec![
-        ("host".to_string(), host.to_string()),
+        ("host".to_string(), input.host.to_string()),
         ("x-amz-content-sha256".to_string(), payload_hash.clone()),
         ("x-amz-date".to_string(), amz_date.clone()),
     ];
     if let Some(t) = &creds.session_token {
         headers.push(("x-amz-security-token".to_string(), t.clone()));
     }
+    headers.extend(input.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())));
+    headers.sort();
     let signed_headers = headers.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(";");
     let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{}\n", v.trim())).collect();
     let canonical_request = format!(
-        "{method}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
-        uri_encode(path, true)
+        "{}\n{}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}",
+        input.method,
+        uri_encode(input.path, true)
     );
-    let scope = format!("{date}/{region}/s3/aws4_request");
+    let scope = format!("{date}/{}/{}/aws4_request", input.region, input.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
     let k_date = hmac(format!("AWS4{}", creds.secret_access_key).as_bytes(), date.as_bytes());
-    let k_region = hmac(&k_date, region.as_bytes());
-    let k_service = hmac(&k_region, b"s3");
+    let k_region = hmac(&k_date, input.region.as_bytes());
+    let k_service = hmac(&k_region, input.service.as_bytes());
     let k_signing = hmac(&k_service, b"aws4_request");
     let signature = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
     let authorization = format!(
         "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
         creds.access_key_id
     );
-    headers.remove(0); // reqwest sets Host itself, from the same URL.
+    // reqwest sets Host itself, from the same URL.
+    headers.retain(|(k, _)| k != "host");
     headers.push(("authorization".to_string(), authorization));
     headers
 }
 
-/// An S3 bucket as a [`FileStore`]: keys under the prefix, after a start-after cursor.
-pub(crate) struct S3Store {
-    cfg: S3Config,
-    region: String,
+/// The standard AWS credential chain of one input: configured keys, environment, shared credentials file, then
+/// IMDSv2 (cached until shortly before the credentials expire).
+pub(crate) struct CredentialChain {
+    configured: Option<StaticCredentials>,
+    profile: Option<String>,
+    imds: bool,
     client: Client,
     imds_cache: Mutex<Option<Credentials>>,
 }
 
-impl S3Store {
-    pub fn new(cfg: S3Config) -> Result<S3Store> {
-        let region = cfg
-            .region
-            .clone()
-            .or_else(|| env("AWS_REGION"))
-            .or_else(|| env("AWS_DEFAULT_REGION"))
-            .unwrap_or_else(|| "us-east-1".into());
-        let client = Client::builder()
-            .timeout(Duration::from_secs(300))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| InputError::Http(e.to_string()))?;
-        Ok(S3Store {
-            cfg,
-            region,
+impl CredentialChain {
+    pub fn new(configured: Option<StaticCredentials>, profile: Option<String>, imds: bool, client: Client) -> Self {
+        CredentialChain {
+            configured,
+            profile,
+            imds,
             client,
             imds_cache: Mutex::new(None),
-        })
+        }
     }
 
-    async fn credentials(&self) -> Result<Credentials> {
-        if let Some(c) = &self.cfg.credentials {
+    pub async fn get(&self) -> Result<Credentials> {
+        if let Some(c) = &self.configured {
             return Ok(c.into());
         }
-        if let Some(c) = from_env().or_else(|| from_shared_file(self.cfg.profile.as_deref())) {
+        if let Some(c) = from_env().or_else(|| from_shared_file(self.profile.as_deref())) {
             return Ok(c);
         }
-        if !self.cfg.imds || env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        if !self.imds || env("AWS_EC2_METADATA_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
             return Err(InputError::Config(
                 "no AWS credentials found (environment, shared file)".into(),
             ));
@@ -278,16 +311,57 @@ impl S3Store {
         *self.imds_cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
         Ok(fresh)
     }
+}
 
-    /// The URL of `key` ("" = the bucket) and the path that is signed.
-    fn url(&self, key: &str) -> Result<(Url, String)> {
-        let (base, path) = match &self.cfg.endpoint {
-            Some(ep) => (
-                ep.trim_end_matches('/').to_string(),
-                format!("/{}/{key}", self.cfg.bucket),
-            ),
+/// The region of an input: configured, else `AWS_REGION` / `AWS_DEFAULT_REGION`, else `us-east-1`.
+pub(crate) fn region_or_default(configured: Option<&str>) -> String {
+    configured
+        .map(str::to_string)
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// `host` or `host:port` of a URL, as signed.
+pub(crate) fn host_of(url: &Url) -> Result<String> {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => Ok(format!("{h}:{p}")),
+        (Some(h), None) => Ok(h.to_string()),
+        (None, _) => Err(InputError::Config(format!("URL without host: {url}"))),
+    }
+}
+
+/// GET access to the objects of any bucket (the SQS input learns bucket names from notifications).
+pub(crate) struct S3Objects {
+    endpoint: Option<String>,
+    region: String,
+    max_object_bytes: u64,
+    client: Client,
+    creds: CredentialChain,
+}
+
+impl S3Objects {
+    pub fn new(
+        endpoint: Option<String>,
+        region: String,
+        max_object_bytes: u64,
+        creds: CredentialChain,
+    ) -> Result<Self> {
+        Ok(S3Objects {
+            endpoint,
+            region,
+            max_object_bytes,
+            client: s3_client()?,
+            creds,
+        })
+    }
+
+    /// The URL of `key` in `bucket` ("" = the bucket) and the path that is signed.
+    fn url(&self, bucket: &str, key: &str) -> Result<(Url, String)> {
+        let (base, path) = match &self.endpoint {
+            Some(ep) => (ep.trim_end_matches('/').to_string(), format!("/{bucket}/{key}")),
             None => (
-                format!("https://{}.s3.{}.amazonaws.com", self.cfg.bucket, self.region),
+                format!("https://{bucket}.s3.{}.amazonaws.com", self.region),
                 format!("/{key}"),
             ),
         };
@@ -296,14 +370,10 @@ impl S3Store {
         Ok((url, path))
     }
 
-    async fn request(&self, key: &str, query: &[(String, String)]) -> Result<reqwest::Response> {
-        let creds = self.credentials().await?;
-        let (mut url, path) = self.url(key)?;
-        let host = match (url.host_str(), url.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            (None, _) => return Err(InputError::Config(format!("s3 URL without host: {url}"))),
-        };
+    async fn request(&self, bucket: &str, key: &str, query: &[(String, String)]) -> Result<reqwest::Response> {
+        let creds = self.creds.get().await?;
+        let (mut url, path) = self.url(bucket, key)?;
+        let host = host_of(&url)?;
         let mut canonical_query = String::new();
         for (i, (k, v)) in query.iter().enumerate() {
             if i > 0 {
@@ -338,6 +408,51 @@ impl S3Store {
             )));
         }
         Ok(resp)
+    }
+
+    /// The object's bytes, refused past `max_object_bytes`.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>> {
+        let mut resp = self.request(bucket, key, &[]).await?;
+        let max = self.max_object_bytes;
+        let too_large = || InputError::Http(format!("s3://{bucket}/{key}: object larger than {max} bytes"));
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| InputError::Http(format!("s3://{bucket}/{key}: {e}")))?
+        {
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+fn s3_client() -> Result<Client> {
+    Client::builder()
+        .timeout(Duration::from_secs(300))
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| InputError::Http(e.to_string()))
+}
+
+/// An S3 bucket as a [`FileStore`]: keys under the prefix, after a start-after cursor.
+pub(crate) struct S3Store {
+    cfg: S3Config,
+    objects: S3Objects,
+}
+
+impl S3Store {
+    pub fn new(cfg: S3Config) -> Result<S3Store> {
+        let region = region_or_default(cfg.region.as_deref());
+        let creds = CredentialChain::new(cfg.credentials.clone(), cfg.profile.clone(), cfg.imds, s3_client()?);
+        let objects = S3Objects::new(cfg.endpoint.clone(), region, cfg.max_object_bytes, creds)?;
+        Ok(S3Store { cfg, objects })
     }
 }
 
@@ -384,7 +499,8 @@ impl FileStore for S3Store {
             query.push(("start-after".to_string(), a.to_string()));
         }
         let xml = self
-            .request("", &query)
+            .objects
+            .request(&self.cfg.bucket, "", &query)
             .await?
             .text()
             .await
@@ -396,28 +512,7 @@ impl FileStore for S3Store {
     }
 
     async fn open(&self, key: &str) -> Result<Box<dyn Read + Send>> {
-        let mut resp = self.request(key, &[]).await?;
-        let max = self.cfg.max_object_bytes;
-        if resp.content_length().is_some_and(|n| n > max) {
-            return Err(InputError::Http(format!(
-                "s3://{}/{key}: object larger than {max} bytes",
-                self.cfg.bucket
-            )));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| InputError::Http(format!("s3://{}/{key}: {e}", self.cfg.bucket)))?
-        {
-            if body.len() as u64 + chunk.len() as u64 > max {
-                return Err(InputError::Http(format!(
-                    "s3://{}/{key}: object larger than {max} bytes",
-                    self.cfg.bucket
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = self.objects.get(&self.cfg.bucket, key).await?;
         Ok(Box::new(std::io::Cursor::new(body)))
     }
 

@@ -123,7 +123,13 @@ pub fn walk_layer(blob: impl Read, limits: &Limits, visitor: &mut dyn LayerVisit
         ..LayerSummary::default()
     };
     let mut state = WalkState::default();
-    let result = walk_entries(&mut stream, limits, visitor, &mut state, &mut summary);
+    let mut result = walk_entries(&mut stream, limits, visitor, &mut state, &mut summary);
+    if result.is_ok() {
+        // Read to the end past the end-of-archive blocks: the blob's digest is checked when its stream ends, and a
+        // blob altered after the marker (or anywhere, when the walk stopped early) must still fail that check. The
+        // decompression limits bound what this reads.
+        result = io::copy(&mut stream, &mut io::sink()).map(|_| ()).map_err(Stop::Io);
+    }
     summary.uncompressed_bytes = stream.produced();
     summary.compressed_bytes = stream.consumed();
     match result {
@@ -689,6 +695,27 @@ mod tests {
         let mut c = Collect::default();
         let s = walk_layer(data, limits, &mut c).unwrap();
         (c, s)
+    }
+
+    #[test]
+    fn a_blob_altered_past_the_end_of_archive_marker_fails_its_digest() {
+        let mut data = archive(&[("etc/hosts", b'0', b"127.0.0.1 localhost\n", "")]);
+        data.resize(10 * BLOCK, 0); // tar(1)'s blocking factor: zeros after the two end blocks
+        let digest = crate::digest::sha256_digest(&data);
+        let last = data.len() - 1;
+        data[last] = 0xff;
+        let mut c = Collect::default();
+        let verified = crate::digest::VerifyingReader::new(&data[..], &digest);
+        let s = walk_layer(verified, &Limits::default(), &mut c).unwrap();
+        assert_eq!(c.entries.len(), 1, "entries before the marker are kept");
+        assert!(s.truncated);
+        assert!(
+            c.guards
+                .iter()
+                .any(|g| g.kind == GuardKind::CorruptArchive && g.detail.contains("hashes to")),
+            "{:?}",
+            c.guards
+        );
     }
 
     #[test]

@@ -581,6 +581,17 @@ impl<'a> JsonRef<'a> {
         self.node().kind
     }
 
+    /// The value's node on its document's tape (what [`JsonDoc::node`] takes back).
+    pub fn index(self) -> u32 {
+        self.idx
+    }
+
+    /// Where the value's JSON text lies in its document's text ([`JsonDoc::raw`]).
+    pub fn span(self) -> Range<usize> {
+        let n = self.node();
+        n.start as usize..n.end as usize
+    }
+
     pub fn is_object(self) -> bool {
         self.kind() == JsonKind::Object
     }

@@ -380,6 +380,10 @@ impl RecordReader {
     /// Advances until at least one result is queued or the input is exhausted.
     fn advance(&mut self) {
         while self.framer.pending.is_empty() && !self.done {
+            if self.whole_container() {
+                self.framer.flush();
+                continue;
+            }
             match self.splitter.step(self.eof, self.framer.limits.max_document_bytes) {
                 Step::Value { range, line, offset } => {
                     let doc = &self.splitter.buf[range];
@@ -417,6 +421,77 @@ impl RecordReader {
                 }
             }
             self.framer.flush();
+        }
+    }
+}
+
+impl RecordReader {
+    /// The fast path for a container document (a CloudTrail file's `{"Records":[...]}`, an audit `EventList`)
+    /// that starts where the splitter stands: the buffered bytes are parsed onto the document's tape — which
+    /// validates them and finds the document's end — and its records are staged straight from the tape, so the bytes
+    /// are neither pre-scanned by the splitter nor walked again for member and element boundaries. When the buffer
+    /// ends inside the document, more is read and the parse retried once the buffer has doubled (the parses of a
+    /// document cost at most about twice one parse; a single read usually holds a whole webhook batch or log file).
+    /// Anything unusual (not a container of objects, invalid JSON, too large) declines, and the general path frames
+    /// the document and reports the precise errors. True when the document was framed (or reading failed: queued).
+    fn whole_container(&mut self) -> bool {
+        let sp = &self.splitter;
+        if sp.cur.is_some() || sp.skipping_line || sp.mode == Mode::Lines {
+            return false;
+        }
+        let start = rawjson::skip_ws(&sp.buf, sp.pos);
+        let Some(key) = self.container_key(&sp.buf[start..]) else {
+            return false;
+        };
+        let max_document = self.framer.limits.max_document_bytes;
+        let mut tried = 0;
+        loop {
+            // `fill` may move the unconsumed bytes to the front of the buffer.
+            let start = rawjson::skip_ws(&self.splitter.buf, self.splitter.pos);
+            let available = self.splitter.buf.len() - start;
+            if self.eof || available >= 2 * tried {
+                match self.framer.parse_container(&self.splitter.buf[start..], key) {
+                    Parsed::Document(len) if len <= max_document => {
+                        self.stage_container(start, start + len, key);
+                        return true;
+                    }
+                    Parsed::Incomplete if !self.eof => tried = available,
+                    _ => return false,
+                }
+            }
+            if available > max_document {
+                return false;
+            }
+            if !self.fill() {
+                return true;
+            }
+        }
+    }
+
+    /// Stages the records of the container document `buf[start..end]` parsed onto the tape, and moves the splitter
+    /// past it as if it had scanned it.
+    fn stage_container(&mut self, start: usize, end: usize, key: &str) {
+        let sp = &self.splitter;
+        let line = sp.line + memchr::memchr_iter(b'\n', &sp.buf[sp.pos..start]).count() as u64;
+        let offset = sp.offset(start);
+        let doc = &sp.buf[start..end];
+        let doc_lines = memchr::memchr_iter(b'\n', doc).count() as u64;
+        self.framer.stage_container(doc, key, line, offset);
+        let sp = &mut self.splitter;
+        sp.line = line + doc_lines;
+        sp.pos = end;
+        if sp.mode == Mode::Unknown {
+            sp.mode = if doc_lines > 0 { Mode::Documents } else { Mode::Lines };
+        }
+    }
+
+    /// The member holding the records when `doc` (possibly only its first bytes) starts a container document of
+    /// this reader's source.
+    fn container_key(&self, doc: &[u8]) -> Option<&'static str> {
+        match self.framer.source {
+            RecordSource::CloudTrail => starts_array(doc, "Records").then_some("Records"),
+            RecordSource::K8sAudit => (rawjson::member_str(doc, "kind") == Some(b"EventList")).then_some("items"),
+            _ => None,
         }
     }
 }
@@ -757,6 +832,16 @@ struct Framer {
     staged: Vec<Staged>,
 }
 
+/// What a container parse found.
+enum Parsed {
+    /// A whole container document of this many bytes, on the tape.
+    Document(usize),
+    /// The bytes end inside the document.
+    Incomplete,
+    /// Not a container of objects, or not JSON: the general path frames it.
+    Declined,
+}
+
 /// A result of the document being framed.
 enum Staged {
     /// A record on the document's tape.
@@ -886,6 +971,56 @@ impl Framer {
                 _ => self.record(doc, line, offset),
             },
             _ => self.record(doc, line, offset),
+        }
+    }
+
+    /// Parses the container document at the start of `doc` onto a fresh tape. It is a [`Parsed::Document`] when
+    /// valid JSON whose member `key` is an array of objects (the shape [`Framer::stage_container`] stages); the
+    /// tape is left empty otherwise.
+    fn parse_container(&mut self, doc: &[u8], key: &str) -> Parsed {
+        let mut raw = self.building.reset(Vec::new());
+        raw.clear();
+        raw.extend_from_slice(doc);
+        self.building.reset(raw);
+        let parsed = match self.building.parse_value_from(0) {
+            Ok((root, end)) => {
+                let shaped = self
+                    .building
+                    .node(root)
+                    .and_then(|r| r.get(key))
+                    .and_then(JsonRef::as_array)
+                    .is_some_and(|mut items| items.all(JsonRef::is_object));
+                if shaped {
+                    Parsed::Document(end)
+                } else {
+                    Parsed::Declined
+                }
+            }
+            // The parser stopped at the end of the bytes: the document goes on past them.
+            Err(e) if e.offset >= doc.len() => Parsed::Incomplete,
+            Err(_) => Parsed::Declined,
+        };
+        if !matches!(parsed, Parsed::Document(_)) {
+            self.building.reset(Vec::new());
+        }
+        parsed
+    }
+
+    /// Stages the records of the container document `doc` (at input `offset`, parsed by
+    /// [`Framer::parse_container`]): each element of its member `key`, as the general path would.
+    fn stage_container(&mut self, doc: &[u8], key: &str, line: u64, offset: u64) {
+        self.doc_offset = offset;
+        let items: Vec<(u32, Range<usize>)> = self
+            .building
+            .root()
+            .and_then(|r| r.get(key))
+            .and_then(JsonRef::as_array)
+            .map(|items| items.map(|item| (item.index(), item.span())).collect())
+            .unwrap_or_default();
+        let mut lines = LineCounter::new(doc, line);
+        for (node, span) in items {
+            let at_line = lines.line_at(span.start);
+            self.stage(node, span.len(), at_line, offset + span.start as u64);
         }
     }
 
@@ -1136,11 +1271,16 @@ fn starts_array(doc: &[u8], key: &str) -> bool {
 /// The body's JSON text with `"webhook_type":<event>` as its first member (replacing any existing one).
 fn inject_webhook_type(body: &[u8], event: &str) -> Result<Vec<u8>, serde_json::Error> {
     let quoted = serde_json::to_vec(event)?;
-    if rawjson::find_member(body, GITHUB_WEBHOOK_TYPE_KEY).is_some() {
+    // A body that already has the key loses it: the injected member always comes first, as the plugin's.
+    let without;
+    let body = if rawjson::find_member(body, GITHUB_WEBHOOK_TYPE_KEY).is_some() {
         let mut v: serde_json::Map<String, Value> = serde_json::from_slice(body)?;
-        v.insert(GITHUB_WEBHOOK_TYPE_KEY.to_string(), Value::String(event.to_string()));
-        return serde_json::to_vec(&v);
-    }
+        v.remove(GITHUB_WEBHOOK_TYPE_KEY);
+        without = serde_json::to_vec(&v)?;
+        &without[..]
+    } else {
+        body
+    };
     let inner = body[1..].trim_ascii_start();
     let mut raw = Vec::with_capacity(body.len() + quoted.len() + 20);
     raw.extend_from_slice(b"{\"");

@@ -87,6 +87,8 @@ struct counters {
 	__u64 drops_malformed;
 	__u64 read_failures;
 	__u64 tail_call_failures;
+	__u64 filtered;		  /* syscall exits no loaded rule nor the state engine needs */
+	__u64 filtered_state_only; /* state-only send/recv calls that would teach user space nothing */
 };
 
 struct {

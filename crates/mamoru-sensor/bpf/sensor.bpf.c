@@ -1343,12 +1343,23 @@ int BPF_PROG(sys_exit_dispatch, struct pt_regs *regs, long ret)
 		return 0; /* x32 numbers and the -1 of non-syscall exits */
 	__u32 nr = (__u32)id;
 	__u8 mode = syscall_filter(nr);
-	if (!mode || is_self())
+	if (!mode) {
+		/* Counted so that "filtered in kernel" is a metric, not a guess: one inlined per-CPU add. */
+		struct counters *c = counters_get();
+		if (c)
+			c->filtered++;
+		return 0;
+	}
+	if (is_self())
 		return 0;
 	if (current_task()->thread_info.status & K_TS_COMPAT)
 		return 0; /* ia32 numbering differs; not decoded */
-	if (mode == FILTER_STATE_ONLY && state_learns_nothing(regs, nr, ret))
+	if (mode == FILTER_STATE_ONLY && state_learns_nothing(regs, nr, ret)) {
+		struct counters *c = counters_get();
+		if (c)
+			c->filtered_state_only++;
 		return 0;
+	}
 	bpf_tail_call(ctx, &syscall_exit_progs, nr);
 	if (handled_nr[nr & (MAX_SYSCALLS - 1)]) {
 		count_tail_call_failure();

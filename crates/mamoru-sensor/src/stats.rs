@@ -18,9 +18,13 @@ pub struct Counters {
     pub read_failures: u64,
     /// Syscalls with a handler whose tail call failed (the event was dropped).
     pub tail_call_failures: u64,
+    /// Syscall exits filtered in the kernel because neither a loaded rule nor the state engine needs them.
+    pub filtered: u64,
+    /// State-only send/recv calls left out in the kernel because they would change nothing in the state.
+    pub filtered_state_only: u64,
 }
 
-pub(crate) const COUNTER_FIELDS: usize = 7;
+pub(crate) const COUNTER_FIELDS: usize = 9;
 
 impl Counters {
     /// Every event lost, whatever the reason.
@@ -50,6 +54,8 @@ impl Counters {
             dropped_malformed: field(4),
             read_failures: field(5),
             tail_call_failures: field(6),
+            filtered: field(7),
+            filtered_state_only: field(8),
         })
     }
 
@@ -61,6 +67,8 @@ impl Counters {
         self.dropped_malformed += o.dropped_malformed;
         self.read_failures += o.read_failures;
         self.tail_call_failures += o.tail_call_failures;
+        self.filtered += o.filtered;
+        self.filtered_state_only += o.filtered_state_only;
     }
 }
 
@@ -107,16 +115,18 @@ mod tests {
     #[test]
     fn counters_decode_and_sum() {
         let mut raw = Vec::new();
-        for v in 1..=7u64 {
+        for v in 1..=9u64 {
             raw.extend_from_slice(&v.to_ne_bytes());
         }
         let c = Counters::from_map_value(&raw).expect("decodes");
         assert_eq!(c.emitted, 1);
         assert_eq!(c.tail_call_failures, 7);
+        assert_eq!((c.filtered, c.filtered_state_only), (8, 9));
         assert_eq!(c.dropped(), 2 + 3 + 4 + 5 + 7);
-        assert!(Counters::from_map_value(&raw[..55]).is_none());
+        assert!(Counters::from_map_value(&raw[..71]).is_none());
         let stats = SensorStats::from_per_cpu(vec![CpuStats { cpu: 0, counters: c }, CpuStats { cpu: 1, counters: c }]);
         assert_eq!(stats.totals.emitted, 2);
         assert_eq!(stats.totals.read_failures, 12);
+        assert_eq!(stats.totals.filtered, 16);
     }
 }

@@ -778,10 +778,17 @@ fn filter_excludes_disabled_syscalls_and_updates_live() {
         i64::from(child)
     };
 
+    let filtered_before = sensor.stats().expect("stats").totals.filtered;
     let first = run();
     let got = collect(&mut sensor, Duration::from_secs(5), |c| {
         !c.named(first, "openat").is_empty()
     });
+    // The child's close and getppid (at least) were left in the kernel, and counted.
+    let filtered_after = sensor.stats().expect("stats").totals.filtered;
+    assert!(
+        filtered_after >= filtered_before + 2,
+        "filtered counter {filtered_before} -> {filtered_after}"
+    );
     let names: Vec<&str> = got.of_tid(first).iter().map(|e| e.name()).collect();
     assert!(names.contains(&"openat"), "{names:?}");
     assert!(

@@ -408,9 +408,12 @@ pub fn server(v4: bool, ip: IpAddr, port: u16, l4: L4) -> Fd {
 }
 
 /// A unix socket entry named as libsinsp names connected unix sockets: `source->dest path` (hex pointers).
-pub fn unix(source: u64, dest: u64, path: &[u8]) -> Fd {
+/// The name is written into `name` (cleared first), so a recycled buffer can be used.
+pub fn unix_in(mut name: Vec<u8>, source: u64, dest: u64, path: &[u8]) -> Fd {
+    name.clear();
     let mut fd = Fd::new(FdKind::Unix { source, dest });
-    write_unix_name(&mut fd.name, source, dest, path);
+    write_unix_name(&mut name, source, dest, path);
+    fd.name = name;
     fd
 }
 
@@ -482,7 +485,7 @@ mod tests {
         let s = server(false, "::".parse().unwrap_or(UNSPEC4), 8080, L4::Tcp);
         assert_eq!(s.name, b":::8080");
         assert_eq!(s.kind.type_name(), "ipv6");
-        let u = unix(0xffff1, 0xffff2, b"/run/x.sock");
+        let u = unix_in(Vec::new(), 0xffff1, 0xffff2, b"/run/x.sock");
         let mut e = Vec::new();
         for (ip, port) in [("0.0.0.0", 0), ("255.255.255.255", 65535), ("10.0.10.1", 100)] {
             e.clear();

@@ -151,13 +151,20 @@ struct Pending {
 /// A process's fd table, by fd number.
 pub type FdTable = IdMap<i64, Fd>;
 
-/// Keeps `buf` in `pool` for reuse if it is worth keeping and the pool has room.
+/// Keeps `buf` in `pool` for reuse if it is worth keeping and the pool has room. Buffers below
+/// [`NAME_BUF_MIN_CAPACITY`] are dropped: pooled buffers all hold a typical path without growing, so handing one out
+/// for the next open or socket name does not reallocate (a longer name grows it once, and it is kept grown).
 pub(crate) fn recycle_name_buf(pool: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
-    if buf.capacity() == 0 || buf.capacity() > NAME_BUF_MAX_CAPACITY || pool.len() >= NAME_BUF_POOL {
+    if buf.capacity() < NAME_BUF_MIN_CAPACITY || buf.capacity() > NAME_BUF_MAX_CAPACITY || pool.len() >= NAME_BUF_POOL {
         return;
     }
     buf.clear();
     pool.push(buf);
+}
+
+/// An empty buffer from `pool`, or a new one with room for a typical path when the pool is empty.
+pub(crate) fn take_pooled(pool: &mut Vec<Vec<u8>>) -> Vec<u8> {
+    pool.pop().unwrap_or_else(|| Vec::with_capacity(NAME_BUF_MIN_CAPACITY))
 }
 
 /// The fd table behind `fds` for writing. A table still shared with another process (after fork, or the shared
@@ -187,11 +194,7 @@ pub(crate) fn fds_mut<'a>(
 /// A copy of `f` whose name buffers come from `pool` (empty names stay unallocated).
 pub(crate) fn copy_fd(f: &Fd, pool: &mut Vec<Vec<u8>>) -> Fd {
     let mut copy_bytes = |src: &[u8]| {
-        let mut out = if src.is_empty() {
-            Vec::new()
-        } else {
-            pool.pop().unwrap_or_default()
-        };
+        let mut out = if src.is_empty() { Vec::new() } else { take_pooled(pool) };
         out.extend_from_slice(src);
         out
     };
@@ -254,6 +257,9 @@ const SPARE_THREADS: usize = 64;
 /// Buffers kept for reuse (and the largest capacity worth keeping).
 const NAME_BUF_POOL: usize = 1024;
 const NAME_BUF_MAX_CAPACITY: usize = 4096;
+/// The smallest capacity a pooled buffer has: most paths, socket names, argv items and cgroup names fit, so a
+/// buffer taken from the pool rarely has to grow (and one that grew keeps its capacity when recycled).
+pub(crate) const NAME_BUF_MIN_CAPACITY: usize = 128;
 
 impl Default for State {
     fn default() -> Self {
@@ -593,7 +599,7 @@ impl State {
 
     /// An empty buffer for an fd name (a recycled one when available).
     pub(crate) fn take_name_buf(&mut self) -> Vec<u8> {
-        self.name_bufs.pop().unwrap_or_default()
+        take_pooled(&mut self.name_bufs)
     }
 
     /// Keeps the buffers of a dropped process group: the group itself (member list, cwd buffer) and its fd table

@@ -515,7 +515,7 @@ fn inherit(p: &Thread, child_tid: i64, spare: Option<Thread>, pool: &mut Vec<Vec
                 q.clone_from(path);
             }
             None => {
-                let (mut s, mut q) = (pool.pop().unwrap_or_default(), pool.pop().unwrap_or_default());
+                let (mut s, mut q) = (crate::take_pooled(pool), crate::take_pooled(pool));
                 assign_bytes(&mut s, subsys);
                 assign_bytes(&mut q, path);
                 cgroups.push((s, q));
@@ -629,14 +629,14 @@ fn clone_caller(st: &mut State, ev: &Ev<'_, '_>, caller_tid: i64, child_tid: i64
         caller.vtid = ev.int(Pk::Vtid).unwrap_or(caller_tid);
         caller.vpid = ev.int(Pk::Vpid).unwrap_or(-1);
         if let Some(exe) = ev.str(Pk::Exe) {
-            caller.exe = exe.to_vec();
-            caller.comm = ev.str(Pk::Comm).unwrap_or(exe).to_vec();
+            assign_bytes(&mut caller.exe, exe);
+            assign_bytes(&mut caller.comm, ev.str(Pk::Comm).unwrap_or(exe));
         }
         if let Some(args) = ev.bytes(Pk::Args) {
-            caller.set_args_from_param(args);
+            caller.set_args_pooled(args, &mut st.name_bufs);
         }
         if let Some(cg) = ev.bytes(Pk::Cgroups) {
-            caller.set_cgroups_from_param(cg);
+            caller.set_cgroups_pooled(cg, &mut st.name_bufs);
         }
         caller.invalid = false;
         caller.render_cmdline();
@@ -791,7 +791,10 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
     t.lastexec_ts = ts;
     match ev.str(Pk::Comm) {
         Some(c) => assign_bytes(&mut t.comm, c),
-        None => assign_bytes(&mut t.comm, &t.exe.clone()),
+        None => {
+            let Thread { comm, exe, .. } = &mut *t;
+            assign_bytes(comm, exe);
+        }
     }
     match ev.bytes(Pk::Args) {
         Some(a) => t.set_args_pooled(a, &mut st.name_bufs),
@@ -819,7 +822,7 @@ fn on_execve(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
         t.set_env_pooled(env, &mut st.name_bufs);
     }
     if let Some(cg) = ev.bytes(Pk::Cgroups) {
-        t.set_cgroups_from_param(cg);
+        t.set_cgroups_pooled(cg, &mut st.name_bufs);
     }
     if let Some(v) = ev.uint(Pk::Tty) {
         t.tty = v as u32;
@@ -1254,7 +1257,7 @@ fn on_accept(st: &mut State, ev: &Ev<'_, '_>, tid: i64) {
             let v4 = sip.is_ipv4() && dip.is_ipv4();
             fd::socket_from_tuple_in(st.take_name_buf(), v4, sip, sport, dip, dport, L4::Tcp)
         }
-        SockTuple::Unix { source, dest, path } => fd::unix(source, dest, path),
+        SockTuple::Unix { source, dest, path } => fd::unix_in(st.take_name_buf(), source, dest, path),
     };
     f.role = Role::Server;
     f.connected = true;

@@ -35,7 +35,7 @@ pub(crate) fn assign_list<'a>(dst: &mut Vec<Vec<u8>>, src: impl Iterator<Item = 
         match dst.get_mut(n) {
             Some(entry) => assign_bytes(entry, item),
             None => {
-                let mut entry = pool.pop().unwrap_or_default();
+                let mut entry = crate::take_pooled(pool);
                 entry.clear();
                 entry.extend_from_slice(item);
                 dst.push(entry);
@@ -266,7 +266,7 @@ impl Thread {
                     assign_bytes(p, path);
                 }
                 None => {
-                    let (mut s, mut p) = (pool.pop().unwrap_or_default(), pool.pop().unwrap_or_default());
+                    let (mut s, mut p) = (crate::take_pooled(pool), crate::take_pooled(pool));
                     assign_bytes(&mut s, subsys);
                     assign_bytes(&mut p, path);
                     self.cgroups.push((s, p));

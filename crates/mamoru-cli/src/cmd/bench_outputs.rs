@@ -125,20 +125,29 @@ pub fn run(args: OutputsArgs) -> Result<ExitCode> {
     let router = Router::start(&cfg, metrics.clone())?;
     let done = Arc::new(AtomicBool::new(false));
     let (lat_tx, lat_rx) = mpsc::channel::<(u64, u64)>();
+    // The consumer says when it is listening, so that it sees the first alert too (a core NATS subscriber that
+    // connects late misses what was published before it).
+    let (ready_tx, ready_rx) = mpsc::channel::<()>();
     let consumer = if args.no_measure {
         None
     } else {
         let done = done.clone();
         let expect = args.alerts;
         Some(match args.sink {
-            BenchSink::File => std::thread::spawn(move || tail_file(file_path, expect, done, lat_tx)),
+            BenchSink::File => {
+                let _ = ready_tx.send(());
+                std::thread::spawn(move || tail_file(file_path, expect, done, lat_tx))
+            }
             BenchSink::Nats => {
                 let handle = router.handle().context("runtime")?;
                 let url = args.nats_url.clone();
-                std::thread::spawn(move || handle.block_on(subscribe_nats(url, expect, done, lat_tx)))
+                std::thread::spawn(move || handle.block_on(subscribe_nats(url, expect, done, lat_tx, ready_tx)))
             }
         })
     };
+    if consumer.is_some() && ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+        bail!("the benchmark's consumer did not start (see the message above)");
+    }
     let mut ids = match &args.ids {
         Some(p) => Some(
             OpenOptions::new()
@@ -262,7 +271,13 @@ fn tail_file(path: PathBuf, expect: u64, done: Arc<AtomicBool>, tx: mpsc::Sender
     }
 }
 
-async fn subscribe_nats(url: String, expect: u64, done: Arc<AtomicBool>, tx: mpsc::Sender<(u64, u64)>) {
+async fn subscribe_nats(
+    url: String,
+    expect: u64,
+    done: Arc<AtomicBool>,
+    tx: mpsc::Sender<(u64, u64)>,
+    ready: mpsc::Sender<()>,
+) {
     let client = match async_nats::connect(url.as_str()).await {
         Ok(c) => c,
         Err(e) => {
@@ -277,6 +292,12 @@ async fn subscribe_nats(url: String, expect: u64, done: Arc<AtomicBool>, tx: mps
             return;
         }
     };
+    // The subscription is registered with the server once a flush round trip completes.
+    if let Err(e) = client.flush().await {
+        eprintln!("bench: flush: {e}");
+        return;
+    }
+    let _ = ready.send(());
     let mut seen = 0u64;
     while seen < expect && !done.load(Ordering::Relaxed) {
         use futures_lite_next::next;

@@ -78,7 +78,16 @@ pub fn run(args: ReplayArgs) -> Result<ExitCode> {
 
 /// Loads and compiles rules, printing diagnostics; errors stop the command.
 pub fn load_rules(files: &[PathBuf], cfg: &Config) -> Result<Rulesets> {
-    let sets = Rulesets::load(files, &cfg.engine());
+    load_rules_with(files, cfg, mamoru_cli::rulesets::syscall_catalog())
+}
+
+/// As [`load_rules`], with the syscall rules bound to `syscall`.
+pub fn load_rules_with(
+    files: &[PathBuf],
+    cfg: &Config,
+    syscall: std::sync::Arc<dyn mamoru_fields::Catalog<mamoru_fields::syscall::Syscall>>,
+) -> Result<Rulesets> {
+    let sets = Rulesets::load_with(files, &cfg.engine(), syscall);
     for d in &sets.diagnostics {
         if d.severity == Severity::Error {
             eprintln!("{d}");

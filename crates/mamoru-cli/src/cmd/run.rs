@@ -13,6 +13,9 @@ use mamoru_cli::response::{DriftWatch, ResponseActions};
 use mamoru_container::MetadataConfig;
 use mamoru_engine::{Alert, FieldJson};
 use mamoru_event::RawEvent;
+use mamoru_fields::syscall::{Syscall, SyscallCatalog};
+use mamoru_fields::Catalog;
+use mamoru_k8s::K8sWatcher;
 use mamoru_output::{hostname, AlertFormat};
 use mamoru_rules::Priority;
 use mamoru_sensor::{Sensor, SensorConfig, SensorStats};
@@ -89,6 +92,15 @@ fn start_outputs(
     Ok((router, server))
 }
 
+/// Starts the Kubernetes API watcher when `k8s_api.enabled`; a configuration that cannot work stops the agent.
+fn start_k8s_api(cfg: &Config) -> Result<Option<K8sWatcher>> {
+    if !cfg.k8s_api.enabled {
+        return Ok(None);
+    }
+    let w = K8sWatcher::start(&cfg.k8s_api).context("starting the Kubernetes API enrichment (k8s_api)")?;
+    Ok(Some(w))
+}
+
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let cfg = load_config(&args)?;
     let rules = if args.rules.is_empty() {
@@ -102,7 +114,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let (router, server) = start_outputs(&cfg, &host, &registry, &health)?;
     let alerts = router.sender();
     require_sensor()?;
-    let mut sets = crate::cmd::replay::load_rules(&rules, &cfg)?;
+    // Kubernetes API enrichment: its own thread; the syscall fields read its snapshot, never the network.
+    let k8s_api = start_k8s_api(&cfg)?;
+    let syscall_catalog: Arc<dyn Catalog<Syscall>> = match &k8s_api {
+        Some(w) => {
+            registry.with(|r| w.meta().register_metrics(r));
+            Arc::new(SyscallCatalog::with_k8s_api(Arc::new(w.meta())))
+        }
+        None => mamoru_cli::rulesets::syscall_catalog(),
+    };
+    let mut sets = crate::cmd::replay::load_rules_with(&rules, &cfg, syscall_catalog)?;
     let to_router: Arc<dyn Fn(Alert) + Send + Sync> = {
         let alerts = alerts.clone();
         Arc::new(move |a: Alert| {
@@ -222,14 +243,24 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     drift.stop();
     health.set(false);
     eprintln!("mamoru: {}", containers.summary());
+    if let Some(w) = k8s_api {
+        let s = w.meta().stats();
+        eprintln!(
+            "mamoru: k8s_api: {} pods known, {} lists ({} after 410 Gone), {} watch events, {} errors, {} objects dropped",
+            s.pods, s.lists, s.gone, s.watch_events, s.errors, s.dropped
+        );
+    }
     let stats = sensor.stats()?;
     sensor.stop();
     drop(server);
     router.shutdown(Duration::from_millis(cfg.limits.shutdown_timeout_ms));
     eprintln!(
-        "mamoru: stopped. {}\n  kernel: emitted {}, dropped {} (ring full {}, too large {}, other {}), undecodable {parse_errors}",
+        "mamoru: stopped. {}\n  kernel: emitted {}, filtered {} (not needed {}, no state change {}), dropped {} (ring full {}, too large {}, other {}), undecodable {parse_errors}",
         pipeline.stats.summary(),
         stats.totals.emitted,
+        stats.totals.filtered + stats.totals.filtered_state_only,
+        stats.totals.filtered,
+        stats.totals.filtered_state_only,
         stats.totals.dropped(),
         stats.totals.dropped_ring_full,
         stats.totals.dropped_too_large,

@@ -8,6 +8,7 @@
 
 mod extract;
 mod fields;
+mod k8s_api;
 mod resolve;
 mod time;
 
@@ -16,6 +17,9 @@ use extract::{Arg, SysExtractor};
 use fields::{F, FIELDS, IDS};
 use mamoru_event::{codes, event_table, ppm_sc, ParamType, RawEvent, PPM_EVENT_MAX};
 use mamoru_state::{EventContext, Fd, State, Thread};
+use std::sync::Arc;
+
+pub use k8s_api::{K8sApiLookup, K8sObjectMeta, K8sPodMeta};
 
 /// The syscall event source.
 pub struct Syscall;
@@ -80,6 +84,16 @@ fn generic_sc(raw: &RawEvent<'_>) -> Option<u16> {
     (sc < ppm_sc::PPM_SC_MAX && ppm_sc::syscall_name(sc).is_some()).then_some(sc)
 }
 
+/// The catalogue's event code of a raw event (what [`SyscallCatalog`]'s `event_code` gives for its [`SysEvent`]):
+/// the event type, or `PPM_EVENT_MAX + ppm_sc` for a generic syscall event. Lets a caller ask a ruleset whether any
+/// rule can match before resolving the event's thread and fd.
+pub fn raw_event_code(raw: &RawEvent<'_>) -> u16 {
+    match generic_sc(raw) {
+        Some(sc) => PPM_EVENT_MAX + sc,
+        None => raw.etype,
+    }
+}
+
 /// `evt.type` of a raw event.
 pub fn event_type_name(raw: &RawEvent<'_>) -> &'static str {
     match generic_sc(raw).and_then(ppm_sc::syscall_name) {
@@ -89,12 +103,28 @@ pub fn event_type_name(raw: &RawEvent<'_>) -> &'static str {
 }
 
 /// The syscall field catalogue.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SyscallCatalog;
+#[derive(Default, Clone)]
+pub struct SyscallCatalog {
+    /// Where the Kubernetes API enrichment fields read from; `None` leaves them `<NA>`.
+    k8s_api: Option<Arc<dyn K8sApiLookup>>,
+}
+
+impl std::fmt::Debug for SyscallCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyscallCatalog")
+            .field("k8s_api", &self.k8s_api.is_some())
+            .finish()
+    }
+}
 
 impl SyscallCatalog {
     pub fn new() -> Self {
-        SyscallCatalog
+        SyscallCatalog::default()
+    }
+
+    /// A catalogue whose `k8s.deployment.*`, `k8s.svc.*`, `k8smeta.*`, ... fields read from `lookup`.
+    pub fn with_k8s_api(lookup: Arc<dyn K8sApiLookup>) -> Self {
+        SyscallCatalog { k8s_api: Some(lookup) }
     }
 }
 
@@ -171,6 +201,17 @@ impl Catalog<Syscall> for SyscallCatalog {
             .position(|f| std::ptr::eq(f, info))
             .ok_or_else(|| BindError::UnknownField(name.to_string()))?;
         let id = IDS[pos];
+        if k8s_api::is_api_field(id) {
+            if arg.is_some_and(str::is_empty) {
+                return Err(bad_arg(info, "", "empty argument"));
+            }
+            return Ok(BoundField {
+                info,
+                arg: arg.map(str::to_string),
+                any_of: false,
+                extractor: Box::new(k8s_api::K8sApiExtractor::new(id, arg, self.k8s_api.clone())),
+            });
+        }
         let mut any_of = false;
         let parsed = match (id, arg) {
             (_, None) => {
@@ -274,10 +315,7 @@ impl Catalog<Syscall> for SyscallCatalog {
     }
 
     fn event_code(&self, ev: &SysEvent<'_>) -> u16 {
-        match generic_sc(ev.raw) {
-            Some(sc) => PPM_EVENT_MAX + sc,
-            None => ev.raw.etype,
-        }
+        raw_event_code(ev.raw)
     }
 }
 

@@ -59,6 +59,7 @@ fn s3_config(state: &std::path::Path, endpoint: &str) -> SourcesConfig {
                 profile: None,
                 imds: false,
             }),
+            sqs: None,
         }),
         ..SourcesConfig::default()
     }
@@ -159,6 +160,7 @@ async fn directory_of_files_with_a_truncated_file_and_restart() {
                 max_file_bytes: 8 << 20,
             }),
             s3: None,
+            sqs: None,
         }),
         ..SourcesConfig::default()
     };

@@ -35,6 +35,12 @@ fn documented_configuration_parses() {
     assert_eq!(cfg.k8s_audit.as_ref().unwrap().tail.len(), 1);
     let s3 = cfg.aws_cloudtrail.as_ref().and_then(|c| c.s3.as_ref()).expect("s3");
     assert_eq!(s3.prefix, "AWSLogs/111122223333/CloudTrail/us-east-1/");
+    let sqs = cfg.aws_cloudtrail.as_ref().and_then(|c| c.sqs.as_ref()).expect("sqs");
+    assert_eq!(
+        sqs.queue_url,
+        "https://sqs.us-east-1.amazonaws.com/111122223333/cloudtrail-objects"
+    );
+    assert_eq!((sqs.wait_time_s, sqs.visibility_timeout_s), (20, Some(300)));
     assert_eq!(cfg.okta.as_ref().unwrap().limit, 1000);
     assert_eq!(cfg.github.as_ref().unwrap().api_url, "https://api.github.com");
     let push = cfg

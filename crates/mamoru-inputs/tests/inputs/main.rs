@@ -5,6 +5,7 @@
 mod common;
 
 mod cloudtrail;
+mod cloudtrail_sqs;
 mod docs_config;
 mod gcp;
 mod github;

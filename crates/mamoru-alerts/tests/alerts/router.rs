@@ -1,42 +1,14 @@
 //! The router end to end with real sinks: a stuck sink does not hold back another, full queues and rate limits are
 //! counted and reported, syslog and HTTP receive what they should, the metrics endpoint guards itself.
 
+use super::{alert, base};
 use mamoru_alerts::config::*;
-use mamoru_alerts::{Accepted, AlertMetrics, Health, MetricsRegistry, MetricsServer, Router, RouterConfig};
-use mamoru_engine::{Alert, FieldJson};
-use mamoru_rules::Priority;
+use mamoru_alerts::{Accepted, AlertMetrics, Health, MetricsRegistry, MetricsServer, Router};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn alert(rule: &str, n: u64) -> Alert {
-    Alert {
-        time_ns: 1_700_000_000_000_000_000 + n,
-        rule: Arc::from(rule),
-        priority: Priority::Error,
-        source: "syscall",
-        tags: vec![],
-        message: format!("alert number {n}"),
-        output_fields: vec![("n".into(), FieldJson::U64(n))],
-        subject: None,
-    }
-}
-
-fn base(dir: &Path) -> RouterConfig {
-    RouterConfig {
-        json_output: true,
-        hostname: "test-host".into(),
-        stdout: StdoutOutput { enabled: false },
-        spool: SpoolConfig {
-            directory: dir.join("spool"),
-            fsync_interval_ms: 20,
-            ..SpoolConfig::default()
-        },
-        ..RouterConfig::default()
-    }
-}
 
 fn file_lines(p: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(p)
@@ -68,7 +40,9 @@ fn a_stuck_sink_holds_back_neither_another_sink_nor_the_sender() {
     cfg.program = ProgramOutput {
         enabled: true,
         keep_alive: true,
-        program: "sleep 600".into(),
+        // exec: the child is the sleep itself (killed with the sink); no inherited stdout/stderr, so a stuck child
+        // never holds the test runner's output pipe open.
+        program: "exec sleep 600 >/dev/null 2>&1".into(),
     };
     let router = Router::start(&cfg, AlertMetrics::default()).unwrap();
     let ids: Vec<String> = (0..3000)
@@ -95,7 +69,9 @@ fn full_memory_queue_drops_are_counted_per_sink() {
     cfg.program = ProgramOutput {
         enabled: true,
         keep_alive: true,
-        program: "sleep 600".into(),
+        // exec: the child is the sleep itself (killed with the sink); no inherited stdout/stderr, so a stuck child
+        // never holds the test runner's output pipe open.
+        program: "exec sleep 600 >/dev/null 2>&1".into(),
     };
     let metrics = AlertMetrics::default();
     let registry = MetricsRegistry::new();
@@ -177,8 +153,8 @@ fn syslog_over_udp_gets_rfc5424_with_the_alert_id() {
     let mut buf = [0u8; 65536];
     let n = rx.recv(&mut buf).unwrap();
     let msg = String::from_utf8_lossy(&buf[..n]).to_string();
-    // user facility (1) * 8 + error severity (3)
-    assert!(msg.starts_with("<11>1 "), "{msg}");
+    // user facility (1) * 8 + warning severity (4)
+    assert!(msg.starts_with("<12>1 "), "{msg}");
     assert!(msg.contains(" test-host mamoru "), "{msg}");
     assert!(msg.contains(&format!("uuid=\"{id}\"")), "{msg}");
     let json = &msg[msg.find("] ").unwrap() + 2..];
